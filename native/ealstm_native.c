@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -28,10 +29,16 @@
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define EALSTM_CLONES __attribute__((target_clones("arch=haswell", "default")))
+/* On x86-64 the vectorised cell kernels are also compiled for AVX2+FMA and chosen at load time (cpuid). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define EALSTM_X86_DISPATCH 1
+#define EALSTM_AVX2 __attribute__((target("avx2,fma")))
+#endif
+/* always_inline so that the elementwise maths is inlined into (and compiled for) each target variant. */
+#if defined(__GNUC__)
+#define EALSTM_INLINE static inline __attribute__((always_inline))
 #else
-#define EALSTM_CLONES
+#define EALSTM_INLINE static inline
 #endif
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -44,13 +51,13 @@ typedef union {
   uint32_t u;
 } f32bits;
 
-static inline float bits_to_float(uint32_t u) {
+EALSTM_INLINE float bits_to_float(uint32_t u) {
   f32bits b;
   b.u = u;
   return b.f;
 }
 
-static inline uint32_t float_to_bits(float f) {
+EALSTM_INLINE uint32_t float_to_bits(float f) {
   f32bits b;
   b.f = f;
   return b.u;
@@ -58,7 +65,7 @@ static inline uint32_t float_to_bits(float f) {
 
 /* exp(x) for float32: range reduction x = n ln2 + r, |r| <= ln2/2, Cephes degree-6 polynomial, scale by 2^n built
  * in the exponent bits. Inputs are clamped to [-87, 88] so 2^n stays a normal number (NaN passes through). */
-static inline float fast_expf(float x) {
+EALSTM_INLINE float fast_expf(float x) {
   x = x > 88.0f ? 88.0f : x;
   x = x < -87.0f ? -87.0f : x;
   /* round(x * log2(e)) with the 1.5 * 2^23 shift trick: the low mantissa bits of t hold n. */
@@ -79,11 +86,11 @@ static inline float fast_expf(float x) {
   return p * scale;
 }
 
-static inline float sigmoidf_(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+EALSTM_INLINE float sigmoidf_(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
 
 /* tanh(x): odd Cephes polynomial for |x| < 0.625 (where 1 - 2/(e^2x + 1) would cancel), the exponential form
  * elsewhere; both are computed and one is selected so the loop stays branch-free. */
-static inline float tanhf_(float x) {
+EALSTM_INLINE float tanhf_(float x) {
   float ax = fabsf(x);
   float z = x * x;
   float p = -5.70498872745e-3f;
@@ -102,97 +109,169 @@ static inline float tanhf_(float x) {
 /* Cell kernels (plain C; the N-API wrappers below validate and unpack)                              */
 /* ------------------------------------------------------------------------------------------------ */
 
-EALSTM_CLONES
-static void cell_forward(int64_t batch, int64_t hidden, float *gates, const float *input_gate, const float *c_prev,
-                         float *c, float *h) {
-  const int64_t width = (input_gate ? 3 : 4) * hidden;
-  for (int64_t b = 0; b < batch; b++) {
-    float *gf = gates + b * width;
-    float *go = gf + hidden;
-    float *gg = go + hidden;
-    float *gi = gg + hidden;
-    const float *cp = c_prev + b * hidden;
-    float *cb = c + b * hidden;
-    float *hb = h + b * hidden;
-    if (input_gate) {
-      const float *ig = input_gate + b * hidden;
-      for (int64_t j = 0; j < hidden; j++) {
-        const float f = sigmoidf_(gf[j]);
-        const float o = sigmoidf_(go[j]);
-        const float g = tanhf_(gg[j]);
-        const float i = ig[j];
-        gf[j] = f;
-        go[j] = o;
-        gg[j] = g;
-        const float cell = f * cp[j] + i * g;
-        cb[j] = cell;
-        hb[j] = o * tanhf_(cell);
-      }
-    } else {
-      for (int64_t j = 0; j < hidden; j++) {
-        const float f = sigmoidf_(gf[j]);
-        const float o = sigmoidf_(go[j]);
-        const float g = tanhf_(gg[j]);
-        const float i = sigmoidf_(gi[j]);
-        gi[j] = i;
-        gf[j] = f;
-        go[j] = o;
-        gg[j] = g;
-        const float cell = f * cp[j] + i * g;
-        cb[j] = cell;
-        hb[j] = o * tanhf_(cell);
-      }
+/* The per-row loops are generated twice: with `restrict` parameters (vectorised; used when the wrapper has found
+ * that no written range overlaps any other range) and without (any aliasing the reference tolerates, such as
+ * c == cPrev). */
+#define DEFINE_CELL_ROWS(S, R, A)                                                                               \
+  A static void fwd_row_ig##S(int64_t n, float *R gf, float *R go, float *R gg, const float *R ig,        \
+                                   const float *R cp, float *R cb, float *R hb) {                              \
+    for (int64_t j = 0; j < n; j++) {                                                                          \
+      const float f = sigmoidf_(gf[j]), o = sigmoidf_(go[j]), g = tanhf_(gg[j]), i = ig[j];                   \
+      gf[j] = f;                                                                                               \
+      go[j] = o;                                                                                               \
+      gg[j] = g;                                                                                               \
+      const float cell = f * cp[j] + i * g;                                                                    \
+      cb[j] = cell;                                                                                            \
+      hb[j] = o * tanhf_(cell);                                                                                \
+    }                                                                                                          \
+  }                                                                                                            \
+  A static void fwd_row_lstm##S(int64_t n, float *R gf, float *R go, float *R gg, float *R gi,            \
+                                     const float *R cp, float *R cb, float *R hb) {                            \
+    for (int64_t j = 0; j < n; j++) {                                                                          \
+      const float f = sigmoidf_(gf[j]), o = sigmoidf_(go[j]), g = tanhf_(gg[j]), i = sigmoidf_(gi[j]);        \
+      gi[j] = i;                                                                                               \
+      gf[j] = f;                                                                                               \
+      go[j] = o;                                                                                               \
+      gg[j] = g;                                                                                               \
+      const float cell = f * cp[j] + i * g;                                                                    \
+      cb[j] = cell;                                                                                            \
+      hb[j] = o * tanhf_(cell);                                                                                \
+    }                                                                                                          \
+  }                                                                                                            \
+  A static void bwd_row_ig##S(int64_t n, const float *R gf, const float *R go, const float *R gg,         \
+                                   const float *R ig, const float *R cp, const float *R cb, const float *R dhb, \
+                                   float *R dcb, float *R df, float *R dO, float *R dg, float *R dig) {        \
+    for (int64_t j = 0; j < n; j++) {                                                                          \
+      const float f = gf[j], o = go[j], g = gg[j], i = ig[j];                                                 \
+      const float tc = tanhf_(cb[j]);                                                                          \
+      const float dhs = dhb[j];                                                                                \
+      const float dct = dcb[j] + dhs * o * (1.0f - tc * tc);                                                   \
+      df[j] = dct * cp[j] * f * (1.0f - f);                                                                    \
+      dO[j] = dhs * tc * o * (1.0f - o);                                                                       \
+      dg[j] = dct * i * (1.0f - g * g);                                                                        \
+      dig[j] += dct * g;                                                                                       \
+      dcb[j] = dct * f;                                                                                        \
+    }                                                                                                          \
+  }                                                                                                            \
+  A static void bwd_row_ig_nodi##S(int64_t n, const float *R gf, const float *R go, const float *R gg,    \
+                                        const float *R ig, const float *R cp, const float *R cb,               \
+                                        const float *R dhb, float *R dcb, float *R df, float *R dO,            \
+                                        float *R dg) {                                                         \
+    for (int64_t j = 0; j < n; j++) {                                                                          \
+      const float f = gf[j], o = go[j], g = gg[j], i = ig[j];                                                 \
+      const float tc = tanhf_(cb[j]);                                                                          \
+      const float dhs = dhb[j];                                                                                \
+      const float dct = dcb[j] + dhs * o * (1.0f - tc * tc);                                                   \
+      df[j] = dct * cp[j] * f * (1.0f - f);                                                                    \
+      dO[j] = dhs * tc * o * (1.0f - o);                                                                       \
+      dg[j] = dct * i * (1.0f - g * g);                                                                        \
+      dcb[j] = dct * f;                                                                                        \
+    }                                                                                                          \
+  }                                                                                                            \
+  A static void bwd_row_lstm##S(int64_t n, const float *R gf, const float *R go, const float *R gg,       \
+                                     const float *R gi, const float *R cp, const float *R cb,                  \
+                                     const float *R dhb, float *R dcb, float *R df, float *R dO, float *R dg,  \
+                                     float *R di) {                                                            \
+    for (int64_t j = 0; j < n; j++) {                                                                          \
+      const float f = gf[j], o = go[j], g = gg[j], i = gi[j];                                                 \
+      const float tc = tanhf_(cb[j]);                                                                          \
+      const float dhs = dhb[j];                                                                                \
+      const float dct = dcb[j] + dhs * o * (1.0f - tc * tc);                                                   \
+      df[j] = dct * cp[j] * f * (1.0f - f);                                                                    \
+      dO[j] = dhs * tc * o * (1.0f - o);                                                                       \
+      dg[j] = dct * i * (1.0f - g * g);                                                                        \
+      di[j] = dct * g * i * (1.0f - i);                                                                        \
+      dcb[j] = dct * f;                                                                                        \
+    }                                                                                                          \
+  }                                                                                                            \
+                                                                                                               \
+  A static void cell_forward##S(int64_t batch, int64_t hidden, float *gates, const float *input_gate,            \
+                              const float *c_prev, float *c, float *h) {                                       \
+    const int64_t width = (input_gate ? 3 : 4) * hidden;                                                       \
+    for (int64_t b = 0; b < batch; b++) {                                                                      \
+      float *gf = gates + b * width;                                                                           \
+      const int64_t s = b * hidden;                                                                            \
+      if (input_gate)                                                                                          \
+        fwd_row_ig##S(hidden, gf, gf + hidden, gf + 2 * hidden, input_gate + s, c_prev + s, c + s, h + s);     \
+      else                                                                                                     \
+        fwd_row_lstm##S(hidden, gf, gf + hidden, gf + 2 * hidden, gf + 3 * hidden, c_prev + s, c + s, h + s);  \
+    }                                                                                                          \
+  }                                                                                                            \
+                                                                                                               \
+  A static void cell_backward##S(int64_t batch, int64_t hidden, const float *gates, const float *input_gate,     \
+                               const float *c_prev, const float *c, const float *dh, float *dc, float *d_gates, \
+                               float *d_input_gate) {                                                          \
+    const int64_t width = (input_gate ? 3 : 4) * hidden;                                                       \
+    for (int64_t b = 0; b < batch; b++) {                                                                      \
+      const float *gf = gates + b * width;                                                                     \
+      float *df = d_gates + b * width;                                                                         \
+      const int64_t s = b * hidden;                                                                            \
+      if (input_gate && d_input_gate)                                                                          \
+        bwd_row_ig##S(hidden, gf, gf + hidden, gf + 2 * hidden, input_gate + s, c_prev + s, c + s, dh + s,     \
+                      dc + s, df, df + hidden, df + 2 * hidden, d_input_gate + s);                             \
+      else if (input_gate)                                                                                     \
+        bwd_row_ig_nodi##S(hidden, gf, gf + hidden, gf + 2 * hidden, input_gate + s, c_prev + s, c + s,        \
+                           dh + s, dc + s, df, df + hidden, df + 2 * hidden);                                  \
+      else                                                                                                     \
+        bwd_row_lstm##S(hidden, gf, gf + hidden, gf + 2 * hidden, gf + 3 * hidden, c_prev + s, c + s, dh + s,  \
+                        dc + s, df, df + hidden, df + 2 * hidden, df + 3 * hidden);                            \
+    }                                                                                                          \
+  }
+
+/* The restrict versions get an AVX2+FMA clone on x86-64 (selected at load time); the aliasing fallback is rare. */
+DEFINE_CELL_ROWS(_alias, , )
+DEFINE_CELL_ROWS(_noalias, restrict, )
+#ifdef EALSTM_X86_DISPATCH
+DEFINE_CELL_ROWS(_noalias_avx2, restrict, EALSTM_AVX2)
+#endif
+
+static bool use_avx2 = false; /* set once at module load */
+
+/* Ranges [p, p + n) of the arrays a kernel touches; `w` marks the ones it writes. */
+typedef struct {
+  const float *p;
+  int64_t n; /* elements */
+  bool w;
+} span;
+
+/* True when no written range overlaps any other non-empty range. */
+static bool spans_disjoint(const span *s, int count) {
+  for (int x = 0; x < count; x++) {
+    if (!s[x].w || !s[x].p || s[x].n == 0) continue;
+    const uintptr_t a0 = (uintptr_t)s[x].p, a1 = a0 + (uintptr_t)s[x].n * sizeof(float);
+    for (int y = 0; y < count; y++) {
+      if (y == x || !s[y].p || s[y].n == 0) continue;
+      const uintptr_t b0 = (uintptr_t)s[y].p, b1 = b0 + (uintptr_t)s[y].n * sizeof(float);
+      if (a0 < b1 && b0 < a1) return false;
     }
   }
+  return true;
 }
 
-EALSTM_CLONES
+static void cell_forward(int64_t batch, int64_t hidden, float *gates, const float *input_gate,
+                         const float *c_prev, float *c, float *h) {
+  const int64_t bh = batch * hidden, bw = batch * (input_gate ? 3 : 4) * hidden;
+  const span s[] = {{gates, bw, true}, {input_gate, bh, false}, {c_prev, bh, false}, {c, bh, true}, {h, bh, true}};
+  if (!spans_disjoint(s, 5)) cell_forward_alias(batch, hidden, gates, input_gate, c_prev, c, h);
+#ifdef EALSTM_X86_DISPATCH
+  else if (use_avx2) cell_forward_noalias_avx2(batch, hidden, gates, input_gate, c_prev, c, h);
+#endif
+  else cell_forward_noalias(batch, hidden, gates, input_gate, c_prev, c, h);
+}
+
 static void cell_backward(int64_t batch, int64_t hidden, const float *gates, const float *input_gate,
                           const float *c_prev, const float *c, const float *dh, float *dc, float *d_gates,
                           float *d_input_gate) {
-  const int64_t width = (input_gate ? 3 : 4) * hidden;
-  for (int64_t b = 0; b < batch; b++) {
-    const float *gf = gates + b * width;
-    const float *go = gf + hidden;
-    const float *gg = go + hidden;
-    const float *gi = gg + hidden;
-    float *df = d_gates + b * width;
-    float *dO = df + hidden;
-    float *dg = dO + hidden;
-    float *di_ = dg + hidden;
-    const int64_t s0 = b * hidden;
-    const float *cp = c_prev + s0;
-    const float *cb = c + s0;
-    const float *dhb = dh + s0;
-    float *dcb = dc + s0;
-    if (input_gate) {
-      const float *ig = input_gate + s0;
-      float *dig = d_input_gate ? d_input_gate + s0 : NULL;
-      for (int64_t j = 0; j < hidden; j++) {
-        const float f = gf[j], o = go[j], g = gg[j], i = ig[j];
-        const float tc = tanhf_(cb[j]);
-        const float dhs = dhb[j];
-        const float dct = dcb[j] + dhs * o * (1.0f - tc * tc);
-        df[j] = dct * cp[j] * f * (1.0f - f);
-        dO[j] = dhs * tc * o * (1.0f - o);
-        dg[j] = dct * i * (1.0f - g * g);
-        if (dig) dig[j] += dct * g;
-        dcb[j] = dct * f;
-      }
-    } else {
-      for (int64_t j = 0; j < hidden; j++) {
-        const float f = gf[j], o = go[j], g = gg[j], i = gi[j];
-        const float tc = tanhf_(cb[j]);
-        const float dhs = dhb[j];
-        const float dct = dcb[j] + dhs * o * (1.0f - tc * tc);
-        df[j] = dct * cp[j] * f * (1.0f - f);
-        dO[j] = dhs * tc * o * (1.0f - o);
-        dg[j] = dct * i * (1.0f - g * g);
-        di_[j] = dct * g * i * (1.0f - i);
-        dcb[j] = dct * f;
-      }
-    }
-  }
+  const int64_t bh = batch * hidden, bw = batch * (input_gate ? 3 : 4) * hidden;
+  const span s[] = {{gates, bw, false}, {input_gate, bh, false}, {c_prev, bh, false}, {c, bh, false},
+                    {dh, bh, false},    {dc, bh, true},          {d_gates, bw, true}, {d_input_gate, bh, true}};
+  if (!spans_disjoint(s, 8))
+    cell_backward_alias(batch, hidden, gates, input_gate, c_prev, c, dh, dc, d_gates, d_input_gate);
+#ifdef EALSTM_X86_DISPATCH
+  else if (use_avx2)
+    cell_backward_noalias_avx2(batch, hidden, gates, input_gate, c_prev, c, dh, dc, d_gates, d_input_gate);
+#endif
+  else cell_backward_noalias(batch, hidden, gates, input_gate, c_prev, c, dh, dc, d_gates, d_input_gate);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -423,6 +502,10 @@ static napi_value js_get_threads(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+#ifdef EALSTM_X86_DISPATCH
+  __builtin_cpu_init();
+  use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("EALSTM_NATIVE_NO_AVX2");
+#endif
   napi_property_descriptor props[] = {
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cellForward", NULL, js_cell_forward, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,86 +1,77 @@
 /**
- * Byte-level building blocks for the hand-written data-file parsers: line and field splitting on a Buffer,
- * strict decimal parsing without substrings, and a check that rows are consecutive days.
+ * Byte-level building blocks for the hand-written data-file parsers: a one-pass row scanner over a Buffer that
+ * splits fields and parses numbers in the same pass (no substrings, no regex), and a check that rows are
+ * consecutive calendar days.
  */
 import { daysInMonth, dayNumber, isValidDate, isoDate } from '../util/dates.js';
 import { InputError } from './types.js';
 
-export const LF = 10;
-export const CR = 13;
-export const TAB = 9;
-export const SPACE = 32;
-export const COMMA = 44;
-
 /** 10^0 .. 10^22: every one is exactly representable as a double. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
+
+/** End position of the last scanNumber call. */
+let scanEnd = 0;
 
 /**
- * Parses bytes [start, end) as a decimal number: `[+-]digits[.digits][(e|E)[+-]digits]` (digits may be absent on
- * one side of the point). Returns NaN when the text is not such a number; callers turn that into an error.
- * Short inputs (<= 15 significant digits, small exponent) take an exact fast path (one correctly rounded
- * multiplication or division, so the result equals parseFloat's); anything longer falls back to Number().
+ * Parses the longest prefix of buf[i, n) that is a decimal number `[+-]digits[.digits][(e|E)[+-]digits]` (digits
+ * may be absent on one side of the point); the position after it is left in `scanEnd`. Returns NaN when there is
+ * no such number (no digits, or an exponent without digits). Plain decimals with <= 15 significant digits are
+ * computed exactly here (one correctly rounded division, equal to parseFloat's result); exponents and longer
+ * numbers go to scanNumberSlow. Kept small so that V8 inlines it into the row loops.
  */
-export function parseNumberBytes(buf: Uint8Array, start: number, end: number): number {
-  let i = start;
-  let negative = false;
-  let c = i < end ? buf[i] : 0;
-  if (c === 45 /* - */ || c === 43 /* + */) {
-    negative = c === 45;
-    i++;
-  }
+function scanNumber(buf: Uint8Array, i: number, n: number): number {
+  const start = i;
+  let c = i < n ? buf[i] : 0;
+  const negative = c === 45; /* - */
+  if (negative || c === 43 /* + */) i++;
   let mantissa = 0;
   let digits = 0;
-  let fracDigits = 0;
-  while (i < end) {
-    c = buf[i] - 48;
-    if (c < 0 || c > 9) break;
+  while (i < n && (c = buf[i] - 48) >= 0 && c <= 9) {
     mantissa = mantissa * 10 + c;
     digits++;
     i++;
   }
-  if (i < end && buf[i] === 46 /* . */) {
+  let fracDigits = 0;
+  if (i < n && buf[i] === 46 /* . */) {
     i++;
-    while (i < end) {
-      c = buf[i] - 48;
-      if (c < 0 || c > 9) break;
+    while (i < n && (c = buf[i] - 48) >= 0 && c <= 9) {
       mantissa = mantissa * 10 + c;
-      digits++;
       fracDigits++;
       i++;
     }
+    digits += fracDigits;
   }
-  if (digits === 0) return NaN;
-  let exponent = 0;
-  if (i < end && (buf[i] === 101 || buf[i] === 69) /* e E */) {
-    i++;
-    let expNegative = false;
-    if (i < end && (buf[i] === 45 || buf[i] === 43)) {
-      expNegative = buf[i] === 45;
-      i++;
-    }
-    const expStart = i;
-    while (i < end) {
-      c = buf[i] - 48;
-      if (c < 0 || c > 9) break;
-      exponent = exponent * 10 + c;
-      i++;
-    }
-    if (i === expStart) return NaN;
-    if (expNegative) exponent = -exponent;
-  }
-  if (i !== end) return NaN;
-  const scale = exponent - fracDigits;
-  let value: number;
-  if (digits <= 15 && scale >= -22 && scale <= 22) {
-    value = scale < 0 ? mantissa / POW10[-scale] : mantissa * POW10[scale];
-  } else {
-    value = Number(latin1(buf, start, end)); // the grammar has been checked, so Number() parses the same text
-    return value;
-  }
-  return negative ? -value : value;
+  scanEnd = i;
+  if (digits === 0) return Number.NaN;
+  if (digits > 15 || (i < n && (buf[i] | 32) === 101) /* e E */) return scanNumberSlow(buf, start, i, n);
+  const v = fracDigits === 0 ? mantissa : mantissa / POW10[fracDigits];
+  return negative ? -v : v;
 }
 
-/** Parses bytes [start, end) as an unsigned decimal integer (digits only); -1 when it is not one. */
+/** scanNumber's rare cases: an exponent part from `i` on, or too many digits for the exact fast path. */
+function scanNumberSlow(buf: Uint8Array, start: number, i: number, n: number): number {
+  if (i < n && (buf[i] | 32) === 101) {
+    let j = i + 1;
+    if (j < n && (buf[j] === 45 || buf[j] === 43)) j++;
+    const expStart = j;
+    while (j < n && buf[j] >= 48 && buf[j] <= 57) j++;
+    if (j === expStart) {
+      scanEnd = j;
+      return Number.NaN;
+    }
+    i = j;
+  }
+  scanEnd = i;
+  return Number(latin1(buf, start, i)); // the grammar has been checked, so Number() reads the same text
+}
+
+/** Parses all of bytes [start, end) as a decimal number (see scanNumber); NaN when it is not exactly one. */
+export function parseNumberBytes(buf: Uint8Array, start: number, end: number): number {
+  const v = scanNumber(buf, start, end);
+  return scanEnd === end ? v : Number.NaN;
+}
+
+/** Parses bytes [start, end) as an unsigned decimal integer (digits only, at most 9); -1 when it is not one. */
 export function parseUintBytes(buf: Uint8Array, start: number, end: number): number {
   if (start >= end || end - start > 9) return -1;
   let v = 0;
@@ -97,91 +88,188 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
 }
 
-/** Whether bytes [start, end) are only spaces, tabs and carriage returns. */
-export function isBlank(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = buf[i];
-    if (c !== SPACE && c !== TAB && c !== CR) return false;
-  }
-  return true;
-}
-
-/**
- * Splits [start, end) on runs of spaces and tabs (leading/trailing runs ignored) and stores each field's bounds in
- * starts/ends (at most their length). Returns the number of fields, which may exceed the arrays' length.
- */
-export function splitWhitespace(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  starts: Int32Array,
-  ends: Int32Array,
-): number {
-  const cap = starts.length;
-  let n = 0;
-  let i = start;
-  for (;;) {
-    while (i < end && (buf[i] === SPACE || buf[i] === TAB)) i++;
-    if (i >= end) return n;
-    const s = i;
-    while (i < end && buf[i] !== SPACE && buf[i] !== TAB) i++;
-    if (n < cap) {
-      starts[n] = s;
-      ends[n] = i;
-    }
-    n++;
-  }
-}
-
-/**
- * Splits [start, end) on a single-byte delimiter (no quoting), trimming spaces and tabs around each field.
- * Same contract as splitWhitespace; an empty line has one (empty) field.
- */
-export function splitDelimited(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  delimiter: number,
-  starts: Int32Array,
-  ends: Int32Array,
-): number {
-  const cap = starts.length;
-  let n = 0;
-  let i = start;
-  for (;;) {
-    let s = i;
-    while (i < end && buf[i] !== delimiter) i++;
-    let e = i;
-    while (s < e && (buf[s] === SPACE || buf[s] === TAB)) s++;
-    while (e > s && (buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
-    if (n < cap) {
-      starts[n] = s;
-      ends[n] = e;
-    }
-    n++;
-    if (i >= end) return n;
-    i++; // skip the delimiter
-  }
-}
-
-/** Number of lines in a buffer (an upper bound on the number of data rows). */
-export function countLines(buf: Uint8Array): number {
-  let n = 0;
-  let pos = 0;
-  const b = buf as Buffer;
-  for (;;) {
-    const i = b.indexOf(LF, pos);
-    if (i < 0) break;
-    n++;
-    pos = i + 1;
-  }
-  return pos < buf.length ? n + 1 : n;
-}
-
 /** Short display of a line for error messages. */
 export function lineExcerpt(buf: Uint8Array, start: number, end: number): string {
   const text = latin1(buf, start, Math.min(end, start + 120)).replace(/\r$/, '');
   return end - start > 120 ? `${text}...` : text;
+}
+
+/** How the row scanner treats a field: a number (anything else is a bad field). */
+export const FIELD_NUMBER = 0;
+/** ... text, not parsed (its bounds are recorded). */
+export const FIELD_TEXT = 1;
+/** ... a number, or missing (empty, NA, NaN, nan), which gives NaN. */
+export const FIELD_NUMBER_OR_MISSING = 2;
+
+/** Whether bytes [s, e) spell a missing value: empty, NA, NaN or nan. */
+function isMissingToken(buf: Uint8Array, s: number, e: number): boolean {
+  const len = e - s;
+  if (len === 0) return true;
+  if (len === 2) return buf[s] === 78 && buf[s + 1] === 65; // NA
+  if (len === 3) return (buf[s] | 32) === 110 && buf[s + 1] === 97 && (buf[s + 2] | 32) === 110; // NaN nan
+  return false;
+}
+
+/**
+ * Scans a text buffer row by row in one pass. Fields are separated by runs of spaces/tabs ('whitespace') or by a
+ * one-byte delimiter (fields trimmed of spaces/tabs); CRLF line ends and blank lines are accepted. Each `next()`
+ * reads the next non-blank line and parses its fields according to `kinds` (fields beyond `kinds.length` are
+ * counted but not parsed). The caller checks `fieldCount` and `badField` and builds the error message.
+ */
+export class RowScanner {
+  /** Parsed value of each field (NaN for text, missing or bad fields). */
+  readonly values: Float64Array;
+  /** Byte bounds of each field (the first kinds.length fields). */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** 1-based line number of the current row. */
+  line = 0;
+  /** Number of fields on the current row. */
+  fieldCount = 0;
+  /** Index of the first field that is not a valid number (where one was required), or -1. */
+  badField = -1;
+  /** Byte bounds of the current row (without the line end). */
+  lineStart = 0;
+  lineEnd = 0;
+  /** Whether the current row is the last one and has no line end (a hint of a truncated file). */
+  noNewline = false;
+  private pos: number;
+  private readonly delimiter: number;
+
+  constructor(
+    readonly buf: Uint8Array,
+    readonly kinds: Uint8Array,
+    delimiter: 'whitespace' | string,
+    start = 0,
+    startLine = 0,
+  ) {
+    this.delimiter = delimiter === 'whitespace' ? -1 : delimiter.charCodeAt(0);
+    this.values = new Float64Array(kinds.length);
+    this.starts = new Int32Array(kinds.length);
+    this.ends = new Int32Array(kinds.length);
+    this.pos = start;
+    this.line = startLine;
+  }
+
+  /** The current row as text, for error messages. */
+  excerpt(): string {
+    return lineExcerpt(this.buf, this.lineStart, this.lineEnd);
+  }
+
+  /** Text of field `k` of the current row (k < kinds.length). */
+  fieldText(k: number): string {
+    return latin1(this.buf, this.starts[k], this.ends[k]);
+  }
+
+  /** Advances to the next non-blank row; false at the end of the buffer. */
+  next(): boolean {
+    const buf = this.buf;
+    const n = buf.length;
+    let i = this.pos;
+    while (i < n) {
+      this.line++;
+      const lineStart = i;
+      // Blank line?
+      let c = 0;
+      while (i < n && ((c = buf[i]) === 32 || c === 9 || c === 13)) i++;
+      if (i >= n || c === 10) {
+        i++;
+        continue;
+      }
+      i = lineStart;
+      const end = this.delimiter < 0 ? this.scanWhitespaceRow(i) : this.scanDelimitedRow(i);
+      this.lineStart = lineStart;
+      this.lineEnd = end > lineStart && buf[end - 1] === 13 ? end - 1 : end;
+      this.noNewline = end >= n;
+      this.pos = end + 1;
+      return true;
+    }
+    this.pos = n;
+    return false;
+  }
+
+  /** Scans fields separated by runs of spaces/tabs from `i`; returns the position of the line end. */
+  private scanWhitespaceRow(i: number): number {
+    const { buf, kinds, values, starts, ends } = this;
+    const n = buf.length;
+    const nk = kinds.length;
+    let nf = 0;
+    let bad = -1;
+    let c = 0;
+    for (;;) {
+      while (i < n && ((c = buf[i]) === 32 || c === 9 || c === 13)) i++;
+      if (i >= n || c === 10) break;
+      const s = i;
+      const kind = nf < nk ? kinds[nf] : FIELD_TEXT;
+      if (kind !== FIELD_TEXT) {
+        let v = scanNumber(buf, i, n);
+        i = scanEnd;
+        if (v !== v || (i < n && (c = buf[i]) !== 32 && c !== 9 && c !== 13 && c !== 10)) {
+          while (i < n && (c = buf[i]) !== 32 && c !== 9 && c !== 13 && c !== 10) i++;
+          v = Number.NaN;
+          if (!(kind === FIELD_NUMBER_OR_MISSING && isMissingToken(buf, s, i)) && bad < 0) bad = nf;
+        }
+        values[nf] = v;
+      } else {
+        while (i < n && (c = buf[i]) !== 32 && c !== 9 && c !== 13 && c !== 10) i++;
+        if (nf < nk) values[nf] = Number.NaN;
+      }
+      if (nf < nk) {
+        starts[nf] = s;
+        ends[nf] = i;
+      }
+      nf++;
+    }
+    this.fieldCount = nf;
+    this.badField = bad;
+    return i;
+  }
+
+  /** Scans `delimiter`-separated fields from `i`; returns the position of the line end. */
+  private scanDelimitedRow(i: number): number {
+    const { buf, kinds, values, starts, ends } = this;
+    const delim = this.delimiter;
+    const n = buf.length;
+    const nk = kinds.length;
+    let nf = 0;
+    let bad = -1;
+    let c = 0;
+    for (;;) {
+      while (i < n && ((c = buf[i]) === 32 || c === 9)) i++;
+      const s = i;
+      const kind = nf < nk ? kinds[nf] : FIELD_TEXT;
+      let e: number;
+      if (kind !== FIELD_TEXT) {
+        let v = scanNumber(buf, i, n);
+        i = scanEnd;
+        e = i;
+        while (i < n && ((c = buf[i]) === 32 || c === 9 || c === 13)) i++;
+        if (v !== v || (i < n && c !== delim && c !== 10)) {
+          while (i < n && (c = buf[i]) !== delim && c !== 10) i++;
+          e = i;
+          while (e > s && ((c = buf[e - 1]) === 32 || c === 9 || c === 13)) e--;
+          v = Number.NaN;
+          if (!(kind === FIELD_NUMBER_OR_MISSING && isMissingToken(buf, s, e)) && bad < 0) bad = nf;
+        }
+        values[nf] = v;
+      } else {
+        while (i < n && (c = buf[i]) !== delim && c !== 10) i++;
+        e = i;
+        while (e > s && ((c = buf[e - 1]) === 32 || c === 9 || c === 13)) e--;
+        if (nf < nk) values[nf] = Number.NaN;
+      }
+      if (nf < nk) {
+        starts[nf] = s;
+        ends[nf] = e;
+      }
+      nf++;
+      if (i < n && buf[i] === delim) i++;
+      else break;
+    }
+    this.fieldCount = nf;
+    this.badField = bad;
+    return i;
+  }
 }
 
 /**
@@ -206,12 +294,12 @@ export class ConsecutiveDays {
       }
       this.startDay = dayNumber(year, month, day);
     } else {
-      let { y, m, d } = this;
-      d++;
-      if (d > daysInMonth(y, m)) {
+      let y = this.y;
+      let m = this.m;
+      let d = this.d + 1;
+      if (d > 28 && d > daysInMonth(y, m)) {
         d = 1;
-        m++;
-        if (m > 12) {
+        if (++m > 12) {
           m = 1;
           y++;
         }
@@ -233,5 +321,40 @@ export class ConsecutiveDays {
     this.m = month;
     this.d = day;
     this.count++;
+  }
+}
+
+/** A growable Float32Array of rows with a fixed number of columns. */
+export class RowBuffer {
+  private data: Float32Array;
+  length = 0;
+
+  constructor(
+    readonly columns: number,
+    initialRows: number,
+  ) {
+    this.data = new Float32Array(Math.max(16, initialRows) * columns);
+  }
+
+  /** Offset of a new row at the end (grows the storage when full). */
+  push(): number {
+    const o = this.length * this.columns;
+    if (o + this.columns > this.data.length) {
+      const bigger = new Float32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.length++;
+    return o;
+  }
+
+  get array(): Float32Array {
+    return this.data;
+  }
+
+  /** The rows, trimmed to length. */
+  finish(): Float32Array {
+    const used = this.length * this.columns;
+    return used === this.data.length ? this.data : this.data.slice(0, used);
   }
 }

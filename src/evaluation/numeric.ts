@@ -15,9 +15,8 @@ export function roundHalfEven(x: number): number {
   if (!Number.isFinite(x)) return x;
   const f = Math.floor(x);
   const frac = x - f; // exact for every double (|x| < 2^52 has a representable fraction; larger x are integers)
-  if (frac < 0.5) return f;
-  if (frac > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
+  const r = frac < 0.5 ? f : frac > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  return r === 0 && x < 0 ? -0 : r; // rint keeps the sign of zero: rint(-0.4) = -0
 }
 
 /** numpy's float ordering for sorts: NaN goes last. */
@@ -42,14 +41,14 @@ export function sortDescending(x: NumArray): Float64Array {
  * `np.argsort(v)` with numpy 1.24's default kind ('quicksort' = introsort, not stable).
  *
  * scipy's find_peaks breaks distance ties in this order, so it is ported literally from numpy's
- * `aquicksort_` (median-of-3 partition, insertion sort below 17 elements, heapsort past the depth limit).
+ * `aquicksort_` (median-of-3 partition, insertion sort for 16 elements or fewer, heapsort past the depth limit).
  */
 export function argsortNumpy(v: NumArray): Int32Array {
   const num = v.length;
   const tosort = new Int32Array(num);
   for (let i = 0; i < num; i++) tosort[i] = i;
   if (num < 2) return tosort;
-  const SMALL_QUICKSORT = 16;
+  const SMALL_QUICKSORT = 15; // numpy: partitions while pr − pl > 15
   const swap = (a: number, b: number): void => {
     const t = tosort[a];
     tosort[a] = tosort[b];
@@ -279,6 +278,31 @@ export function findPeaks(x: NumArray, options: FindPeaksOptions = {}): number[]
     peaks = peaks.filter((_, k) => prominence <= prom[k]);
   }
   return peaks;
+}
+
+/**
+ * numpy's pairwise summation (`np.sum` / `np.mean` on a contiguous float64 array): plain loop below 8
+ * values, 8 interleaved accumulators up to 128, recursive halving above. Used where a result must match
+ * numpy to ~1e-12 after cancellation (Cohen's d).
+ */
+export function pairwiseSum(x: NumArray, start = 0, n = x.length - start): number {
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res += x[start + i];
+    return res;
+  }
+  if (n <= 128) {
+    const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => x[start + j]);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += x[start + i + j];
+    // biome-ignore format: numpy's exact association
+    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) res += x[start + i];
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return pairwiseSum(x, start, n2) + pairwiseSum(x, start + n2, n - n2);
 }
 
 /** Plain left-to-right sum (bottleneck's order; numpy's pairwise sum differs only in the last bits). */

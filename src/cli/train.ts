@@ -1,0 +1,36 @@
+import { loadConfig } from '../config/load.js';
+import type { RunConfig } from '../config/schema.js';
+import { train } from '../training/trainer.js';
+import { epochBar } from './progress.js';
+
+export interface TrainCliOptions {
+  config?: string;
+  runDir?: string;
+  seed?: number;
+  resume?: boolean;
+}
+
+/** `ealstm train`: trains and reports each epoch; returns the run directory. */
+export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): string {
+  let config: RunConfig | null = null;
+  if (!options.resume) {
+    if (!preloaded && !options.config) throw new Error('train needs --config FILE (or --resume --run-dir DIR)');
+    config = preloaded ?? loadConfig(options.config as string);
+    if (options.seed !== undefined) config = { ...config, seed: options.seed };
+  }
+  const bar = epochBar();
+  const { runDir } = train(config, {
+    runDir: options.runDir,
+    resume: options.resume,
+    onStart: ({ runDir: dir, samples, batches, startEpoch, backend }) => {
+      const from = startEpoch > 1 ? `, resuming at epoch ${startEpoch}` : '';
+      console.log(`run directory ${dir}: ${samples} training samples, ${batches} batches per epoch, backend ${backend}${from}`);
+    },
+    onBatch: (p) => bar.update(p.batch, p.batches, p.runningLoss, p.samplesPerSecond, p.epoch),
+    onEpoch: (e) => {
+      bar.stop();
+      console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(5)}, lr ${e.lr}, ${e.seconds.toFixed(1)} s`);
+    },
+  });
+  return runDir;
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+const ddmmyyyy = z.string().regex(/^\d{1,2}\/\d{1,2}\/\d{4}$/, 'expected a date as DD/MM/YYYY');
+const forcing = z.enum(['daymet', 'maurer', 'maurer_extended', 'nldas']);
+const positiveInt = z.number().int().positive();
+
+/** {epoch: learning rate}, e.g. the paper's {1: 1e-3, 11: 5e-4, 21: 1e-4}; a plain number means constant. */
+const learningRate = z.union([
+  z.number().positive(),
+  z.record(z.string().regex(/^\d+$/, 'expected an epoch number as key'), z.number().positive()),
+]);
+
+/**
+ * The run configuration. Key names follow neuralhydrology wherever it has one, so its users can bring their
+ * configs; unknown or misspelt keys are errors.
+ */
+export const configSchema = z.strictObject({
+  experiment_name: z.string().min(1).default('ealstm_run'),
+  model: z.enum(['lstm', 'ealstm']).default('ealstm'),
+  dataset: z.enum(['camels_us', 'caravan']).default('camels_us'),
+  data_dir: z.string().min(1),
+  /** CAMELS-US forcing product (ignored for caravan); one, given as a name or a one-element list. */
+  forcings: z.union([forcing, z.array(forcing).length(1, 'one forcing product at a time is supported')]).default('daymet'),
+  dynamic_inputs: z.array(z.string()).min(1),
+  static_attributes: z.array(z.string()).default([]),
+  target_variables: z.array(z.string()).length(1, 'exactly one target variable is supported'),
+  train_basin_file: z.string().min(1),
+  test_basin_file: z.string().min(1),
+  train_start_date: ddmmyyyy,
+  train_end_date: ddmmyyyy,
+  test_start_date: ddmmyyyy,
+  test_end_date: ddmmyyyy,
+  seq_length: positiveInt.default(270),
+  hidden_size: positiveInt.default(256),
+  initial_forget_bias: z.number().default(5),
+  output_dropout: z.number().min(0).lt(1).default(0.4),
+  loss: z.enum(['NSE', 'MSE']).default('NSE'),
+  learning_rate: learningRate.default({ '1': 1e-3, '11': 5e-4, '21': 1e-4 }),
+  batch_size: positiveInt.default(256),
+  epochs: positiveInt.default(30),
+  clip_gradient_norm: z.number().min(0).default(1),
+  seed: z.number().int().min(0).optional(),
+  /** Where parsed data is cached; default: $EALSTM_CACHE_DIR or ~/.cache/ealstm. */
+  cache_dir: z.string().optional(),
+  /** Compute backend: auto picks the fastest available. */
+  backend: z.enum(['auto', 'native', 'reference', 'reference-f64']).default('auto'),
+  /** Threads for the compute backend (0: all cores). */
+  num_workers: z.number().int().min(0).default(0),
+  /** Folder under which `<experiment_name>_<seed>` run directories are created when --run-dir is not given. */
+  run_root: z.string().default('runs'),
+});
+
+export type RunConfig = z.output<typeof configSchema>;

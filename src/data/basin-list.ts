@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { InputError } from './types.js';
+
+/** Reads a basin file: one id per line; blank lines and '#' comments are ignored. */
+export function readBasinList(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`basin file ${file}: cannot read (${(err as Error).message})`);
+  }
+  const basins = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line.length > 0);
+  if (basins.length === 0) throw new InputError(`basin file ${file}: the basin list is empty`);
+  const seen = new Set<string>();
+  for (const b of basins) {
+    if (seen.has(b)) throw new InputError(`basin file ${file}: basin ${b} is listed twice`);
+    seen.add(b);
+  }
+  return basins;
+}

@@ -1,0 +1,184 @@
+import type { RunConfig } from '../config/schema.js';
+import { forcingOf } from '../config/load.js';
+import { isoDate, parseDdMmYyyy } from '../util/dates.js';
+import { type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
+import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
+import { type BasinTimeSeries, InputError } from './types.js';
+
+export type Period = 'train' | 'test';
+
+/** One basin's data for a period: seq_length-1 warm-up days, then the period's days. */
+export interface BasinPeriod {
+  basin: string;
+  /** Day number of row 0 (the period start minus seq_length-1 days). */
+  firstDay: number;
+  /** Rows: warm-up + period days. Targets are rows seqLength-1 .. rows-1. */
+  rows: number;
+  /** Raw dynamic inputs [rows, D] (NaN = missing). */
+  inputs: Float32Array;
+  /** Raw target [rows] (NaN = missing). */
+  target: Float32Array;
+  /** Raw static attributes [S]. */
+  statics: Float64Array;
+}
+
+export interface PeriodData {
+  period: Period;
+  seqLength: number;
+  basins: BasinPeriod[];
+}
+
+export function dataSource(config: RunConfig): CacheOptions {
+  return {
+    dataset: config.dataset,
+    dataDir: config.data_dir,
+    forcing: forcingOf(config),
+    cacheDir: config.cache_dir ?? defaultCacheDir(),
+  };
+}
+
+export function periodBounds(config: RunConfig, period: Period): { start: number; end: number } {
+  return {
+    start: parseDdMmYyyy(config[`${period}_start_date`], `${period}_start_date`),
+    end: parseDdMmYyyy(config[`${period}_end_date`], `${period}_end_date`),
+  };
+}
+
+/** Loads the raw inputs, target and attributes of the basins for a period, checking every basin covers it. */
+export function loadPeriod(config: RunConfig, basins: string[], period: Period): PeriodData {
+  const source = dataSource(config);
+  const { start, end } = periodBounds(config, period);
+  const warmup = config.seq_length - 1;
+  const firstDay = start - warmup;
+  const rows = end - firstDay + 1;
+  const attributes = config.static_attributes.length > 0 ? loadAttributes(source, basins, config.static_attributes) : null;
+  const target = config.target_variables[0];
+  const result: BasinPeriod[] = basins.map((basin, b) => {
+    const series = loadBasinCached(source, basin);
+    const columns = config.dynamic_inputs.map((name) => columnIndex(series, name, 'dynamic input'));
+    const targetColumn = columnIndex(series, target, 'target variable');
+    const seriesEnd = series.startDay + series.length - 1;
+    if (firstDay < series.startDay || end > seriesEnd) {
+      throw new InputError(
+        `basin ${basin}: the ${period} period ${config[`${period}_start_date`]}-${config[`${period}_end_date`]}` +
+          ` (loaded from ${isoDate(firstDay)}, ${warmup} days before its start, for seq_length ${config.seq_length})` +
+          ` is outside the data, which covers ${isoDate(series.startDay)} to ${isoDate(seriesEnd)}`,
+      );
+    }
+    const offset = firstDay - series.startDay;
+    const width = series.variables.length;
+    const inputs = new Float32Array(rows * columns.length);
+    const y = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const src = (offset + r) * width;
+      for (let k = 0; k < columns.length; k++) inputs[r * columns.length + k] = series.values[src + columns[k]];
+      y[r] = series.values[src + targetColumn];
+    }
+    const statics = attributes
+      ? attributes.values.slice(b * attributes.names.length, (b + 1) * attributes.names.length)
+      : new Float64Array(0);
+    return { basin, firstDay, rows, inputs, target: y, statics };
+  });
+  return { period, seqLength: config.seq_length, basins: result };
+}
+
+function columnIndex(series: BasinTimeSeries, name: string, what: string): number {
+  const index = series.variables.indexOf(name);
+  if (index < 0) {
+    throw new InputError(`basin ${series.basin}: ${what} '${name}' is not in the data (available: ${series.variables.join(', ')})`);
+  }
+  return index;
+}
+
+/**
+ * Scaler from the training data of the training basins: inputs and target over the period's days (not the
+ * warm-up), NaN skipped, population std; attributes across basins with ddof=1.
+ */
+export function fitScaler(config: RunConfig, train: PeriodData): Scaler {
+  const d = config.dynamic_inputs.length;
+  const inputStats = Array.from({ length: d }, () => new RunningStats());
+  const targetStats = new RunningStats();
+  for (const b of train.basins) {
+    for (let r = train.seqLength - 1; r < b.rows; r++) {
+      for (let k = 0; k < d; k++) inputStats[k].add(b.inputs[r * d + k]);
+      targetStats.add(b.target[r]);
+    }
+  }
+  const inputStd = inputStats.map((s) => s.std());
+  inputStd.forEach((s, k) => {
+    if (!(s > 0)) throw new InputError(`dynamic input '${config.dynamic_inputs[k]}' has zero variance in the training data`);
+  });
+  const targetStd = targetStats.std();
+  if (!(targetStd > 0)) throw new InputError(`target '${config.target_variables[0]}' has no variance (or no valid values) in the training data`);
+  const s = config.static_attributes.length;
+  const statics = new Float64Array(train.basins.length * s);
+  train.basins.forEach((b, i) => statics.set(b.statics, i * s));
+  const attr = s > 0 ? attributeStatistics(config.static_attributes, statics, train.basins.map((b) => b.basin)) : { mean: [], std: [] };
+  return {
+    dynamic_inputs: [...config.dynamic_inputs],
+    input_mean: inputStats.map((st) => st.mean),
+    input_std: inputStd,
+    target_variable: config.target_variables[0],
+    target_mean: targetStats.mean,
+    target_std: targetStd,
+    static_attributes: [...config.static_attributes],
+    static_mean: attr.mean,
+    static_std: attr.std,
+  };
+}
+
+/** A period's data standardised with the run's scaler, ready to be gathered into batches. */
+export interface NormalizedBasin {
+  basin: string;
+  firstDay: number;
+  rows: number;
+  inputs: Float32Array;
+  /** Normalised target (NaN = missing). */
+  target: Float32Array;
+  statics: Float32Array;
+  /** Raw target, for metrics. */
+  rawTarget: Float32Array;
+}
+
+export function normalize(data: PeriodData, scaler: Scaler): NormalizedBasin[] {
+  const d = scaler.input_mean.length;
+  return data.basins.map((b) => {
+    const inputs = new Float32Array(b.inputs.length);
+    for (let r = 0; r < b.rows; r++) {
+      for (let k = 0; k < d; k++) inputs[r * d + k] = (b.inputs[r * d + k] - scaler.input_mean[k]) / scaler.input_std[k];
+    }
+    const target = b.target.map((y) => (y - scaler.target_mean) / scaler.target_std);
+    const statics = Float32Array.from(b.statics, (v, j) => (v - scaler.static_mean[j]) / scaler.static_std[j]);
+    return { basin: b.basin, firstDay: b.firstDay, rows: b.rows, inputs, target, statics, rawTarget: b.target };
+  });
+}
+
+/** Per-basin std (ddof=0) of the raw target over the period's valid days: the s_b of NSE*. */
+export function targetStd(b: BasinPeriod, seqLength: number): number {
+  const stats = new RunningStats();
+  for (let r = seqLength - 1; r < b.rows; r++) stats.add(b.target[r]);
+  return stats.count > 0 ? stats.std() : Number.NaN;
+}
+
+/**
+ * Training samples (basin index, last row of the window), as the paper's code: every day of the period whose
+ * target is present and whose whole input window is free of missing values.
+ */
+export function trainingSamples(basins: NormalizedBasin[], seqLength: number, inputs: number): Int32Array {
+  const pairs: number[] = [];
+  basins.forEach((b, bi) => {
+    // Running count of rows with a missing input, to test each window in O(1).
+    const badBefore = new Int32Array(b.rows + 1);
+    for (let r = 0; r < b.rows; r++) {
+      let bad = false;
+      for (let k = 0; k < inputs; k++) if (!Number.isFinite(b.inputs[r * inputs + k])) bad = true;
+      badBefore[r + 1] = badBefore[r] + (bad ? 1 : 0);
+    }
+    for (let r = seqLength - 1; r < b.rows; r++) {
+      if (Number.isNaN(b.target[r])) continue;
+      if (badBefore[r + 1] - badBefore[r + 1 - seqLength] > 0) continue;
+      pairs.push(bi, r);
+    }
+  });
+  return Int32Array.from(pairs);
+}

@@ -1,0 +1,106 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { RunConfig } from '../config/schema.js';
+import { createBackend } from '../compute/select.js';
+import { readBasinList } from '../data/basin-list.js';
+import { loadPeriod, normalize, type Period } from '../data/dataset.js';
+import { InputError } from '../data/types.js';
+import { loadWeights, lastWeightsEpoch, weightsFile } from '../training/checkpoint.js';
+import { readRunConfig, readScaler } from '../training/run-dir.js';
+import { createModel } from '../training/trainer.js';
+import { isoDate } from '../util/dates.js';
+import { writeFileAtomic } from '../util/files.js';
+import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
+import { predictBasin } from './predict.js';
+
+export interface BasinResult {
+  basin: string;
+  metrics: Record<string, number>;
+}
+
+export interface EvaluationSummary {
+  period: Period;
+  epoch: number;
+  outputDir: string;
+  results: BasinResult[];
+  meanNse: number;
+  medianNse: number;
+  failures: number;
+}
+
+/**
+ * Evaluates a trained run on a period: predicts every day of every basin, de-normalises and clips at 0 (as the
+ * paper), and writes <runDir>/<period>/metrics.csv and predictions/<basin>.csv. The folder is built under a
+ * temporary name and moved into place at the end, so it is never left half-written.
+ */
+export function evaluateRun(runDir: string, options: { period?: Period; epoch?: number; onBasin?: (done: number, total: number) => void } = {}): EvaluationSummary {
+  const period = options.period ?? 'test';
+  const config = readRunConfig(runDir);
+  const scaler = readScaler(runDir);
+  const epoch = options.epoch ?? lastWeightsEpoch(runDir);
+  if (epoch === 0) throw new InputError(`run directory ${runDir}: no model_epochNNN.safetensors (was it trained?)`);
+  if (!existsSync(weightsFile(runDir, epoch))) throw new InputError(`run directory ${runDir}: no weights for epoch ${epoch}`);
+
+  const model = createModel(config, createBackend(config.backend, config.num_workers));
+  loadWeights(weightsFile(runDir, epoch), model);
+  const basinFile = period === 'test' ? config.test_basin_file : config.train_basin_file;
+  const basins = normalize(loadPeriod(config, readBasinList(basinFile), period), scaler);
+
+  const outputDir = path.join(runDir, period);
+  const staging = path.join(runDir, `.${period}.partial`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(path.join(staging, 'predictions'), { recursive: true });
+  const results: BasinResult[] = [];
+  const evalBatch = Math.max(config.batch_size, 256);
+  basins.forEach((basin, index) => {
+    const pred = predictBasin(model, basin, config.seq_length, evalBatch);
+    const days = pred.length;
+    const obs = new Float64Array(days);
+    const sim = new Float64Array(days);
+    const dates = new Float64Array(days);
+    const lines = ['date,qobs,qsim'];
+    for (let i = 0; i < days; i++) {
+      const row = config.seq_length - 1 + i;
+      obs[i] = basin.rawTarget[row];
+      sim[i] = Math.max(pred[i] * scaler.target_std + scaler.target_mean, 0);
+      dates[i] = basin.firstDay + row;
+      lines.push(`${isoDate(dates[i])},${formatNumber(obs[i])},${formatNumber(sim[i])}`);
+    }
+    writeFileAtomic(path.join(staging, 'predictions', `${basin.basin}.csv`), `${lines.join('\n')}\n`);
+    results.push({ basin: basin.basin, metrics: calculateMetrics(obs, sim, dates, CORE_METRIC_NAMES) });
+    options.onBasin?.(index + 1, basins.length);
+  });
+  writeFileAtomic(path.join(staging, 'metrics.csv'), metricsCsv(results));
+  rmSync(outputDir, { recursive: true, force: true });
+  renameSync(staging, outputDir);
+
+  const nses = results.map((r) => r.metrics.NSE).filter((v) => !Number.isNaN(v));
+  return {
+    period,
+    epoch,
+    outputDir,
+    results,
+    meanNse: nses.reduce((a, b) => a + b, 0) / nses.length,
+    medianNse: median(nses),
+    failures: nses.filter((v) => v <= 0).length,
+  };
+}
+
+export function metricsCsv(results: BasinResult[]): string {
+  const header = ['basin', ...CORE_METRIC_NAMES];
+  const rows = results.map((r) => [r.basin, ...CORE_METRIC_NAMES.map((m) => formatNumber(r.metrics[m]))].join(','));
+  return `${[header.join(','), ...rows].join('\n')}\n`;
+}
+
+function formatNumber(v: number): string {
+  return Number.isNaN(v) ? '' : String(Number(v.toPrecision(10)));
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export type { RunConfig };
