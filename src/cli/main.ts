@@ -1,46 +1,14 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { InputError } from '../data/types.js';
-import { demoCommand } from './demo.js';
-import { evaluateCommand } from './evaluate.js';
-import { trainCommand } from './train.js';
-
-const integer = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-};
+import { registerCoreCommands } from './core-commands.js';
 
 const program = new Command('ealstm')
   .description('Regional rainfall-runoff modelling with LSTM and EA-LSTM (Kratzert et al., HESS 2019)')
   .showHelpAfterError();
 
-program
-  .command('train')
-  .description('train a model; writes a run directory with config, scaler, weights per epoch and a training log')
-  .option('--config <file>', 'YAML config (neuralhydrology key names)')
-  .option('--run-dir <dir>', 'run directory (default: <run_root>/<experiment_name>_seed<seed>_<time>)')
-  .option('--seed <n>', 'random seed (overrides the config)', integer)
-  .option('--resume', 'continue the run in --run-dir from its last complete epoch')
-  .action((opts) => {
-    trainCommand({ config: opts.config, runDir: opts.runDir, seed: opts.seed, resume: opts.resume });
-  });
-
-program
-  .command('evaluate')
-  .description('predict a period and write <run-dir>/<period>/metrics.csv and predictions/<basin>.csv')
-  .requiredOption('--run-dir <dir>', 'run directory made by train')
-  .option('--period <period>', 'test or train', 'test')
-  .option('--epoch <n>', 'epoch whose weights to use (default: the last)', integer)
-  .action((opts) => {
-    evaluateCommand({ runDir: opts.runDir, period: opts.period, epoch: opts.epoch });
-  });
-
-program
-  .command('demo')
-  .description('train an EA-LSTM on the bundled CAMELS-US basins and evaluate it')
-  .option('--run-dir <dir>', 'where to write the run (default: runs/demo_<time>)')
-  .action((opts) => demoCommand(opts));
+// Each command group registers itself; add new groups here.
+registerCoreCommands(program);
 
 try {
   await program.parseAsync();
