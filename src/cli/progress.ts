@@ -1,30 +1,34 @@
-import cliProgress from 'cli-progress';
-
-/** A progress bar for training epochs that falls back to plain log lines when stdout is not a terminal. */
-export function epochBar(): { update: (done: number, total: number, loss: number, rate: number, epoch: number) => void; stop: () => void } {
-  const tty = Boolean(process.stderr.isTTY);
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'epoch {epoch} [{bar}] {value}/{total} batches | loss {loss} | {rate} samples/s | eta {eta_formatted}',
-      noTTYOutput: !tty,
-      notTTYSchedule: 10_000,
-      hideCursor: tty,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
+/**
+ * A training progress line. Training runs synchronously, so timer-driven progress libraries never get to
+ * redraw; this one draws on each update, throttled: in place on a terminal, one line every 10 s in logs.
+ */
+export function epochProgress(stream: NodeJS.WriteStream = process.stderr): {
+  update: (epoch: number, done: number, total: number, loss: number, samplesPerSecond: number) => void;
+  end: () => void;
+} {
+  const tty = Boolean(stream.isTTY);
+  const interval = tty ? 200 : 10_000;
+  let lastDraw = 0;
+  let started = 0;
+  let drawn = false;
   return {
-    update(done, total, loss, rate, epoch) {
-      const payload = { loss: loss.toFixed(4), rate: Math.round(rate), epoch };
-      if (!started) {
-        bar.start(total, done, payload);
-        started = true;
-      } else bar.update(done, payload);
+    update(epoch, done, total, loss, samplesPerSecond) {
+      const now = Date.now();
+      if (done === 1) started = now;
+      if (now - lastDraw < interval && done < total) return;
+      lastDraw = now;
+      const width = 30;
+      const filled = Math.round((width * done) / total);
+      const eta = done > 1 ? Math.round(((now - started) / (done - 1)) * (total - done) / 1000) : 0;
+      const text =
+        `epoch ${epoch} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} batches` +
+        ` | loss ${loss.toFixed(4)} | ${Math.round(samplesPerSecond)} samples/s | eta ${eta} s`;
+      stream.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+      drawn = true;
     },
-    stop() {
-      if (started) bar.stop();
-      started = false;
+    end() {
+      if (tty && drawn) stream.write('\n');
+      drawn = false;
     },
   };
 }

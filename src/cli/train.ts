@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import { train } from '../training/trainer.js';
-import { epochBar } from './progress.js';
+import { epochProgress } from './progress.js';
 
 export interface TrainCliOptions {
   config?: string;
@@ -18,7 +18,7 @@ export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): s
     config = preloaded ?? loadConfig(options.config as string);
     if (options.seed !== undefined) config = { ...config, seed: options.seed };
   }
-  const bar = epochBar();
+  const progress = epochProgress();
   const { runDir } = train(config, {
     runDir: options.runDir,
     resume: options.resume,
@@ -26,9 +26,9 @@ export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): s
       const from = startEpoch > 1 ? `, resuming at epoch ${startEpoch}` : '';
       console.log(`run directory ${dir}: ${samples} training samples, ${batches} batches per epoch, backend ${backend}${from}`);
     },
-    onBatch: (p) => bar.update(p.batch, p.batches, p.runningLoss, p.samplesPerSecond, p.epoch),
+    onBatch: (p) => progress.update(p.epoch, p.batch, p.batches, p.runningLoss, p.samplesPerSecond),
     onEpoch: (e) => {
-      bar.stop();
+      progress.end();
       console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(5)}, lr ${e.lr}, ${e.seconds.toFixed(1)} s`);
     },
   });
