@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { InputError } from '../data/types.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerReportCommands } from './report-commands.js';
+import { registerComparisonCommands } from './analysis-commands.js';
+import { registerAnalyzeCommands } from './analyze-commands.js';
 
 const program = new Command('ealstm')
   .description('Regional rainfall-runoff modelling with LSTM and EA-LSTM (Kratzert et al., HESS 2019)')
@@ -9,6 +12,9 @@ const program = new Command('ealstm')
 
 // Each command group registers itself; add new groups here.
 registerCoreCommands(program);
+registerReportCommands(program);
+registerComparisonCommands(program);
+registerAnalyzeCommands(program);
 
 try {
   await program.parseAsync();
