@@ -13,8 +13,9 @@ export function registerCoreCommands(program: Command): void {
     .option('--run-dir <dir>', 'run directory (default: <run_root>/<experiment_name>_seed<seed>_<time>)')
     .option('--seed <n>', 'random seed (overrides the config)', integerOption)
     .option('--resume', 'continue the run in --run-dir from its last complete epoch')
+    .option('--threads <n>', 'compute threads (overrides num_workers; 0: all cores)', integerOption)
     .action((opts) => {
-      trainCommand({ config: opts.config, runDir: opts.runDir, seed: opts.seed, resume: opts.resume });
+      trainCommand({ config: opts.config, runDir: opts.runDir, seed: opts.seed, resume: opts.resume, threads: opts.threads });
     });
 
   program
@@ -29,7 +30,7 @@ export function registerCoreCommands(program: Command): void {
 
   program
     .command('demo')
-    .description('train an EA-LSTM on the bundled CAMELS-US basins and evaluate it')
+    .description('train an EA-LSTM on the bundled CAMELS-US basins, evaluate it and write report.html')
     .option('--run-dir <dir>', 'where to write the run (default: runs/demo_<time>)')
     .action((opts) => demoCommand(opts));
 }

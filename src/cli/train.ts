@@ -8,6 +8,7 @@ export interface TrainCliOptions {
   runDir?: string;
   seed?: number;
   resume?: boolean;
+  threads?: number;
 }
 
 /** `ealstm train`: trains and reports each epoch; returns the run directory. */
@@ -17,11 +18,13 @@ export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): s
     if (!preloaded && !options.config) throw new Error('train needs --config FILE (or --resume --run-dir DIR)');
     config = preloaded ?? loadConfig(options.config as string);
     if (options.seed !== undefined) config = { ...config, seed: options.seed };
+    if (options.threads !== undefined) config = { ...config, num_workers: options.threads };
   }
   const progress = epochProgress();
   const { runDir } = train(config, {
     runDir: options.runDir,
     resume: options.resume,
+    threads: options.threads,
     onStart: ({ runDir: dir, samples, batches, startEpoch, backend }) => {
       const from = startEpoch > 1 ? `, resuming at epoch ${startEpoch}` : '';
       console.log(`run directory ${dir}: ${samples} training samples, ${batches} batches per epoch, backend ${backend}${from}`);

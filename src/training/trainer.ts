@@ -34,6 +34,8 @@ export interface TrainProgress {
 export interface TrainOptions {
   runDir?: string;
   resume?: boolean;
+  /** Compute threads for a resumed run (a new run takes num_workers from its config). */
+  threads?: number;
   onStart?: (info: { runDir: string; samples: number; batches: number; startEpoch: number; backend: string }) => void;
   onBatch?: (p: TrainProgress) => void;
   onEpoch?: (log: EpochLog) => void;
@@ -67,6 +69,7 @@ export function train(inputConfig: RunConfig | null, options: TrainOptions = {})
     if (!options.runDir) throw new InputError('--resume needs --run-dir: the run to continue');
     runDir = options.runDir;
     config = readRunConfig(runDir);
+    if (options.threads !== undefined) config = { ...config, num_workers: options.threads };
     startEpoch = lastCompleteEpoch(runDir) + 1;
   } else {
     if (!inputConfig) throw new InputError('train needs a config');
