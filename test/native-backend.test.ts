@@ -8,7 +8,7 @@ const skip = native
   ? false
   : 'native addon not built (native/build/Release/ealstm_native.node missing): run `node scripts/build-native.mjs` ' +
     '(needs a C compiler and libopenblas-dev; EALSTM_NATIVE_VERBOSE=1 shows why it failed)';
-if (!native) console.log(`# skipping the native backend tests: ${skip}`);
+if (!native) console.log(`skipping the native backend tests: ${skip}`);
 
 const TOL = 1e-5;
 

@@ -43,7 +43,7 @@ export const configSchema = z.strictObject({
   /** Where parsed data is cached; default: $EALSTM_CACHE_DIR or ~/.cache/ealstm. */
   cache_dir: z.string().optional(),
   /** Compute backend: auto picks the fastest available. */
-  backend: z.enum(['auto', 'native', 'reference', 'reference-f64']).default('auto'),
+  backend: z.enum(['auto', 'native', 'wasm', 'reference', 'reference-f64']).default('auto'),
   /** Threads for the compute backend (0: all cores). */
   num_workers: z.number().int().min(0).default(0),
   /** Folder under which `<experiment_name>_<seed>` run directories are created when --run-dir is not given. */

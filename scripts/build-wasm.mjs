@@ -1,0 +1,62 @@
+// Compiles the AssemblyScript kernels (src/compute/wasm/kernels.as) into two WebAssembly modules:
+//   build/wasm/kernels-simd.wasm     v128 SIMD (runs on any Node >= 20)
+//   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; Node 20 needs --experimental-wasm-relaxed-simd)
+// src/compute/wasm.ts loads them from the package root (from src/ under tsx and from dist/ alike).
+// Runs from the "build:wasm" script, which "build" and "prepare" (so `npm install` on a clone) call first.
+// Without the assemblyscript dev dependency it warns and exits 0: the other backends still work.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'src', 'compute', 'wasm', 'kernels.as');
+const outDir = join(root, 'build', 'wasm');
+
+let asc;
+try {
+  asc = (await import('assemblyscript/asc')).default;
+} catch {
+  console.warn('build-wasm: assemblyscript is not installed; skipping the WASM kernels (the wasm backend will be unavailable)');
+  process.exit(0);
+}
+
+mkdirSync(outDir, { recursive: true });
+const text = readFileSync(source, 'utf8');
+// asc only reads .ts entry files: hand it the .as source under a virtual name.
+const entry = 'kernels.ts';
+
+const common = [
+  entry,
+  '-O3',
+  '--noAssert',
+  '--runtime', 'stub',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory', '1',
+  '--maximumMemory', '65536',
+  '--enable', 'simd',
+  '--enable', 'threads',
+  '--use', 'abort=',
+];
+const variants = [
+  { file: 'kernels-simd.wasm', extra: [] },
+  { file: 'kernels-relaxed.wasm', extra: ['--enable', 'relaxed-simd'] },
+];
+const wat = process.argv.includes('--wat');
+
+for (const { file, extra } of variants) {
+  const out = join(outDir, file);
+  const args = [...common, ...extra, '-o', out];
+  if (wat) args.push('-t', out.replace(/\.wasm$/, '.wat'));
+  const stderr = [];
+  const { error } = await asc.main(args, {
+    readFile: (name) => (name === entry ? text : null),
+    stderr: { write: (s) => stderr.push(String(s)) },
+  });
+  if (error) {
+    console.error(stderr.join(''));
+    console.error(`build-wasm: compiling ${file} failed: ${error.message}`);
+    process.exit(1);
+  }
+}
+console.log(`build-wasm: wrote ${variants.map((v) => join('build', 'wasm', v.file)).join(', ')}`);

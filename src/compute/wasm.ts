@@ -1,0 +1,450 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { packageRoot } from '../util/package-root.js';
+import type { ComputeBackend, FloatArray } from './backend.js';
+
+/**
+ * The WebAssembly SIMD float32 backend: GEMM and the fused LSTM-cell kernels written in AssemblyScript
+ * (src/compute/wasm/kernels.as), compiled at build time (scripts/build-wasm.mjs, run by `npm run build:wasm`,
+ * `npm run build` and `npm install`'s prepare) into build/wasm/. Needs nothing native; the default backend when
+ * the OpenBLAS addon is absent.
+ *
+ * All buffers live in one shared WebAssembly.Memory (growing it never detaches existing views); alloc() is a bump
+ * allocator handing out zero-filled, 64-byte-aligned Float32Array views into it, and the kernels refuse arrays that
+ * are not such views. With threads > 1, worker threads (unref'd: they never keep the process alive) instantiate
+ * the same module on the same memory. A large enough call is cut into chunks (blocks of C's columns or rows on
+ * micro-tile bounds, batch rows for the cells) that the calling thread and the woken workers claim with an atomic
+ * compare-and-swap, so a descheduled thread only delays its current chunk; threads sleep and wake with
+ * Atomics.wait/notify on a control block in that memory. Every output element is computed by the same sequence of
+ * float32 operations whoever claims its chunk and however the call is cut, so results are bitwise identical for
+ * any thread count and timing.
+ */
+
+/** Where the compiled kernels live, relative to the package root. */
+export const WASM_KERNEL_DIR = join('build', 'wasm');
+export const WASM_SIMD_FILE = 'kernels-simd.wasm';
+export const WASM_RELAXED_FILE = 'kernels-relaxed.wasm';
+
+export type WasmVariant = 'wasm-simd' | 'wasm-relaxed-simd';
+
+export interface WasmBackendOptions {
+  /** Threads sharing each kernel call, the calling one included (default: os.cpus().length). */
+  threads?: number;
+  /**
+   * Which build: 'auto' (default) takes relaxed SIMD (fused multiply-add) when this runtime validates it (Node 20:
+   * only with --experimental-wasm-relaxed-simd), else plain SIMD; naming a variant forces it (null if unusable).
+   */
+  variant?: 'auto' | WasmVariant;
+}
+
+// ---- memory layout (bytes) ---------------------------------------------------------------------------------------
+// [0, 256) unused (keeps address 0, the kernels' "no buffer", out of every allocation)
+const CTRL = 256; // control block: Int32 slots below, then the 64-bit claim word at CTRL + 16
+const ARGS = 512; // argument block read by kernels.as (see its A_/G_/L_ byte offsets)
+const SCRATCH = 4096; // per-thread packing buffers from here
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+const ALIGN = 64;
+
+// Control block Int32 slots.
+const C_GEN = 0; // job generation; workers sleep on it
+const C_DONE = 1; // chunks finished in the current job; the main thread sleeps on it
+const C_ERROR = 2; // set by a worker whose kernel call threw
+const C_QUIT = 3; // set by close()
+const CLAIM_INDEX = 2; // BigInt64 index of the claim word: generation << 32 | chunks << 16 | next chunk
+
+// Argument block Int32 slots (kernels.as byte offset / 4).
+const A_OP = 0;
+const A_SPLIT = 1;
+const A_SCRATCH = 2;
+const A_SCRATCH_STRIDE = 3;
+const A_CHUNK = 18;
+const A_CLAIM = 19;
+const A_DONE = 20;
+const OP_GEMM = 1;
+const OP_CELL_FORWARD = 2;
+const OP_CELL_BACKWARD = 3;
+
+/** Below this many multiply-adds a gemm runs on the calling thread alone (waking workers costs more). */
+const PARALLEL_MIN_FMAS = 1 << 20;
+/** Below this many cell elements (batch x hidden) a cell kernel runs on the calling thread alone. */
+const PARALLEL_MIN_CELLS = 1 << 13;
+/** Chunks per thread a parallel job is cut into (some slack so a descheduled thread delays the job less). */
+const CHUNKS_PER_THREAD = 4;
+/** Atomics.load polls before a thread sleeps in Atomics.wait (keeps back-to-back calls off the futex). */
+const SPIN = 20000;
+
+interface KernelExports {
+  run(args: number, tid: number, gen: number): void;
+  SCRATCH_BYTES: WebAssembly.Global;
+  TILE_ROWS: WebAssembly.Global;
+  TILE_COLS: WebAssembly.Global;
+  VECTOR_CHUNK: WebAssembly.Global;
+}
+
+const modules = new Map<WasmVariant, WebAssembly.Module | null>();
+
+/** The compiled module of a variant, or null when its file is missing or this runtime rejects it (cached). */
+function kernelModule(variant: WasmVariant): WebAssembly.Module | null {
+  if (modules.has(variant)) return modules.get(variant)!;
+  let mod: WebAssembly.Module | null = null;
+  try {
+    const file = join(packageRoot(), WASM_KERNEL_DIR, variant === 'wasm-simd' ? WASM_SIMD_FILE : WASM_RELAXED_FILE);
+    if (existsSync(file)) {
+      const bytes = readFileSync(file);
+      if (WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
+    }
+  } catch {
+    mod = null;
+  }
+  modules.set(variant, mod);
+  return mod;
+}
+
+/**
+ * Worker thread body (CommonJS, evaluated): sleep on the generation slot; on a new generation claim chunks of that
+ * job until none is left; stop on quit. A kernel that throws sets the error flag and wakes the main thread.
+ */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctrl, args, tid, spin } = workerData;
+const c = new Int32Array(memory.buffer, ctrl, 4);
+let run = null;
+try {
+  run = new WebAssembly.Instance(module, { env: { memory } }).exports.run;
+} catch (e) {
+  Atomics.store(c, ${C_ERROR}, 1);
+  Atomics.notify(c, ${C_DONE});
+}
+let seen = 0;
+while (run !== null) {
+  let g;
+  for (let s = 0; (g = Atomics.load(c, ${C_GEN})) === seen; s++) if (s > spin) Atomics.wait(c, ${C_GEN}, seen);
+  seen = g;
+  if (Atomics.load(c, ${C_QUIT}) !== 0) break;
+  try {
+    run(args, tid, g);
+  } catch (e) {
+    Atomics.store(c, ${C_ERROR}, 1);
+    Atomics.notify(c, ${C_DONE});
+    break;
+  }
+}
+`;
+
+/** Terminates a collected backend's workers (they hold the memory, not the backend). */
+const reaper = new FinalizationRegistry<Worker[]>((workers) => {
+  for (const w of workers) void w.terminate();
+});
+
+export class WasmBackend implements ComputeBackend {
+  readonly precision = 'float32' as const;
+  readonly memory: WebAssembly.Memory;
+  private readonly run: (args: number, tid: number, gen: number) => void;
+  /** Every SharedArrayBuffer object memory.buffer has returned (one per size): views of any of them are ours. */
+  private readonly buffers = new Set<ArrayBufferLike>();
+  private readonly ctrl: Int32Array;
+  private readonly claim: BigInt64Array;
+  private readonly argI32: Int32Array;
+  private readonly argF32: Float32Array;
+  private readonly workers: Worker[] = [];
+  private readonly tileRows: number;
+  private readonly tileCols: number;
+  private readonly vectorChunk: number;
+  private byteLength: number;
+  private top: number;
+  private gen = 0;
+  private closed = false;
+
+  constructor(
+    readonly name: WasmVariant,
+    module: WebAssembly.Module,
+    readonly threads: number,
+  ) {
+    // Start with room for the usual scratch size; ensureBytes below grows to what the module reports.
+    const initialPages = Math.ceil((SCRATCH + threads * 2 * 1024 * 1024 + PAGE) / PAGE);
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    const exports = instance.exports as unknown as KernelExports;
+    this.run = exports.run;
+    this.tileRows = Number(exports.TILE_ROWS.value);
+    this.tileCols = Number(exports.TILE_COLS.value);
+    this.vectorChunk = Number(exports.VECTOR_CHUNK.value);
+    const scratchStride = alignUp(Number(exports.SCRATCH_BYTES.value), 4096);
+    this.byteLength = initialPages * PAGE;
+    this.top = alignUp(SCRATCH + threads * scratchStride, ALIGN);
+    this.ensureBytes(this.top);
+    const buffer = this.memory.buffer;
+    this.ctrl = new Int32Array(buffer, CTRL, 4);
+    this.claim = new BigInt64Array(buffer, CTRL, 3);
+    this.argI32 = new Int32Array(buffer, ARGS, 32);
+    this.argF32 = new Float32Array(buffer, ARGS, 32);
+    this.argI32[A_SCRATCH] = SCRATCH;
+    this.argI32[A_SCRATCH_STRIDE] = scratchStride;
+    this.argI32[A_CLAIM] = CTRL + 8 * CLAIM_INDEX;
+    this.argI32[A_DONE] = CTRL + 4 * C_DONE;
+
+    for (let tid = 1; tid < threads; tid++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory: this.memory, ctrl: CTRL, args: ARGS, tid, spin: SPIN },
+      });
+      worker.unref();
+      this.workers.push(worker);
+    }
+    if (this.workers.length > 0) reaper.register(this, this.workers, this);
+  }
+
+  /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
+  alloc(n: number): Float32Array {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`wasm backend: alloc(${n}) needs a non-negative integer`);
+    const ptr = this.top;
+    this.ensureBytes(ptr + 4 * n);
+    this.top = alignUp(ptr + 4 * n, ALIGN);
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    return new Float32Array(buffer, ptr, n);
+  }
+
+  /** Bytes handed out by alloc() so far (the memory only grows). */
+  get allocatedBytes(): number {
+    return this.top;
+  }
+
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: FloatArray,
+    aOff: number,
+    lda: number,
+    b: FloatArray,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    c: FloatArray,
+    cOff: number,
+    ldc: number,
+  ): void {
+    if (!(m > 0 && n > 0)) return;
+    checkDims(m, n, k, lda, ldb, ldc);
+    const args = this.argI32;
+    const f = this.argF32;
+    const kk = k > 0 ? k : 0;
+    args[4] = transA ? 1 : 0;
+    args[5] = transB ? 1 : 0;
+    args[6] = m;
+    args[7] = n;
+    args[8] = kk;
+    f[9] = alpha;
+    args[10] = kk > 0 ? this.address(a, aOff, transA ? kk : m, transA ? m : kk, lda, 'a') : 0;
+    args[11] = lda;
+    args[12] = kk > 0 ? this.address(b, bOff, transB ? n : kk, transB ? kk : n, ldb, 'b') : 0;
+    args[13] = ldb;
+    f[14] = beta;
+    args[15] = this.address(c, cOff, m, n, ldc, 'c');
+    args[16] = ldc;
+    args[A_OP] = OP_GEMM;
+    // Cut C into column blocks (or row blocks when it is taller than wide) on micro-tile bounds. Each block packs
+    // the whole of the other operand's panel again, so blocks stay wide; when that operand is large (the weight
+    // gradients' k = T x batch) there are fewer of them.
+    const threads = m * n * kk >= PARALLEL_MIN_FMAS ? this.threads : 1;
+    const byRows = m > 1 && m > n;
+    const extent = byRows ? m : n;
+    const unit = m === 1 ? this.vectorChunk : byRows ? this.tileRows : this.tileCols;
+    const units = Math.ceil(extent / unit);
+    const perThread = (byRows ? n : m) * kk > 1 << 20 ? 2 : CHUNKS_PER_THREAD;
+    const minUnits = m === 1 ? 1 : 4;
+    const chunk = threads === 1 ? unit * units : unit * Math.max(minUnits, Math.ceil(units / (threads * perThread)));
+    args[A_SPLIT] = byRows ? 1 : 0;
+    args[A_CHUNK] = chunk;
+    this.dispatch(Math.ceil(extent / chunk), threads > 1);
+  }
+
+  cellForward(
+    batch: number,
+    hidden: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    h: FloatArray,
+    hOff: number,
+  ): void {
+    if (!(batch > 0 && hidden > 0)) return;
+    checkCellDims(batch, hidden);
+    const width = (inputGate ? 3 : 4) * hidden;
+    const rows = batch * hidden;
+    const args = this.argI32;
+    args[4] = batch;
+    args[5] = hidden;
+    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
+    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
+    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
+    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
+    args[10] = this.address(h, hOff, 1, rows, 0, 'h');
+    args[A_OP] = OP_CELL_FORWARD;
+    this.dispatchRows(batch, rows >= PARALLEL_MIN_CELLS);
+  }
+
+  cellBackward(
+    batch: number,
+    hidden: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    dh: FloatArray,
+    dc: FloatArray,
+    dGates: FloatArray,
+    dGatesOff: number,
+    dInputGate: FloatArray | null,
+  ): void {
+    if (!(batch > 0 && hidden > 0)) return;
+    checkCellDims(batch, hidden);
+    const width = (inputGate ? 3 : 4) * hidden;
+    const rows = batch * hidden;
+    const args = this.argI32;
+    args[4] = batch;
+    args[5] = hidden;
+    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
+    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
+    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
+    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
+    args[10] = this.address(dh, 0, 1, rows, 0, 'dh');
+    args[11] = this.address(dc, 0, 1, rows, 0, 'dc');
+    args[12] = this.address(dGates, dGatesOff, 1, batch * width, 0, 'dGates');
+    // dL/d(input gate) goes to dInputGate for the EA-LSTM (dropped when it is null); the LSTM's is in dGates.
+    args[13] = inputGate && dInputGate ? this.address(dInputGate, 0, 1, rows, 0, 'dInputGate') : 0;
+    args[A_OP] = OP_CELL_BACKWARD;
+    this.dispatchRows(batch, rows >= PARALLEL_MIN_CELLS);
+  }
+
+  /** Stops the worker threads (the backend then runs on the calling thread only). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.claim, CLAIM_INDEX, 0n); // no chunk left to claim in any job
+    if (this.workers.length === 0) return;
+    reaper.unregister(this);
+    Atomics.store(this.ctrl, C_QUIT, 1);
+    Atomics.add(this.ctrl, C_GEN, 1);
+    Atomics.notify(this.ctrl, C_GEN);
+    for (const w of this.workers) void w.terminate();
+  }
+
+  /** A cell job: batch rows cut into chunks. */
+  private dispatchRows(batch: number, parallel: boolean): void {
+    const threads = parallel ? this.threads : 1;
+    const chunk = threads === 1 ? batch : Math.ceil(batch / (threads * CHUNKS_PER_THREAD));
+    this.argI32[A_CHUNK] = chunk;
+    this.dispatch(Math.ceil(batch / chunk), threads > 1);
+  }
+
+  /**
+   * Runs the job in the argument block: publishes its chunks under a new generation, wakes the workers when
+   * `parallel`, claims chunks on this thread too, then waits until every chunk is finished.
+   */
+  private dispatch(chunks: number, parallel: boolean): void {
+    const ctrl = this.ctrl;
+    this.gen = (this.gen + 1) | 0;
+    Atomics.store(ctrl, C_DONE, 0);
+    // The claim word is stored after the arguments: a worker that sees it sees them.
+    Atomics.store(this.claim, CLAIM_INDEX, (BigInt(this.gen >>> 0) << 32n) | BigInt(chunks << 16));
+    if (parallel && chunks > 1 && this.workers.length > 0 && !this.closed) {
+      Atomics.store(ctrl, C_GEN, this.gen);
+      Atomics.notify(ctrl, C_GEN);
+    }
+    try {
+      this.run(ARGS, 0, this.gen);
+    } catch (e) {
+      // Stop the workers before anyone reuses the buffers they may still be writing.
+      this.close();
+      throw e;
+    }
+    for (let s = 0; ; s++) {
+      const done = Atomics.load(ctrl, C_DONE);
+      if (done === chunks) break;
+      if (Atomics.load(ctrl, C_ERROR) !== 0) {
+        this.close();
+        throw new Error('wasm backend: a worker thread failed; the backend now runs on the calling thread only');
+      }
+      if (s > SPIN) Atomics.wait(ctrl, C_DONE, done, 50);
+    }
+  }
+
+  /** The byte address of x[off], after checking that x is one of our views and holds the rows x cols block. */
+  private address(x: FloatArray, off: number, rows: number, cols: number, ld: number, what: string): number {
+    if (!(x instanceof Float32Array) || !this.buffers.has(x.buffer)) {
+      throw new TypeError(
+        `wasm backend: '${what}' is not a view of this backend's WebAssembly memory; allocate every buffer with backend.alloc()`,
+      );
+    }
+    if (!Number.isInteger(off) || off < 0) throw new RangeError(`wasm backend: offset of '${what}' must be a non-negative integer, got ${off}`);
+    if (rows > 1 && ld < cols) throw new RangeError(`wasm backend: leading dimension of '${what}' (${ld}) is below its row width ${cols}`);
+    const extent = off + (rows - 1) * ld + cols;
+    if (extent > x.length) {
+      throw new RangeError(`wasm backend: '${what}' needs ${extent} elements (offset ${off}, ${rows} x ${cols}, ld ${ld}) but has ${x.length}`);
+    }
+    return x.byteOffset + 4 * off;
+  }
+
+  private ensureBytes(bytes: number): void {
+    if (bytes <= this.byteLength) return;
+    const pages = Math.ceil((bytes - this.byteLength) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch {
+      throw new RangeError(`wasm backend: out of memory (asked for ${bytes} bytes; the WebAssembly memory is limited to 4 GiB)`);
+    }
+    this.byteLength += pages * PAGE;
+  }
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+function checkDims(m: number, n: number, k: number, lda: number, ldb: number, ldc: number): void {
+  for (const [name, v] of [['m', m], ['n', n], ['k', k], ['lda', lda], ['ldb', ldb], ['ldc', ldc]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`wasm backend: gemm ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
+function checkCellDims(batch: number, hidden: number): void {
+  if (!Number.isInteger(batch) || !Number.isInteger(hidden)) throw new RangeError(`wasm backend: batch ${batch} and hidden ${hidden} must be integers`);
+}
+
+/**
+ * The WASM SIMD backend, or null when the compiled kernels are missing (assemblyscript not installed at build
+ * time) or this runtime lacks WebAssembly SIMD / shared memory. Throws only for an invalid `threads` option.
+ */
+export function loadWasmBackend(options: WasmBackendOptions = {}): WasmBackend | null {
+  const threads = options.threads ?? Math.max(1, cpus().length);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw new RangeError(`wasm backend: threads must be an integer from 1 to 1024, got ${threads}`);
+  }
+  const wanted = options.variant ?? 'auto';
+  const order: WasmVariant[] = wanted === 'auto' ? ['wasm-relaxed-simd', 'wasm-simd'] : [wanted];
+  for (const variant of order) {
+    const mod = kernelModule(variant);
+    if (!mod) continue;
+    try {
+      return new WasmBackend(variant, mod, threads);
+    } catch {
+      // e.g. no shared WebAssembly memory here: try the next variant, else give up
+    }
+  }
+  return null;
+}
