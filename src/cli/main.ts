@@ -5,6 +5,7 @@ import { registerCoreCommands } from './core-commands.js';
 import { registerReportCommands } from './report-commands.js';
 import { registerComparisonCommands } from './analysis-commands.js';
 import { registerAnalyzeCommands } from './analyze-commands.js';
+import { registerBenchCommands } from './bench-commands.js';
 
 const program = new Command('ealstm')
   .description('Regional rainfall-runoff modelling with LSTM and EA-LSTM (Kratzert et al., HESS 2019)')
@@ -15,6 +16,7 @@ registerCoreCommands(program);
 registerReportCommands(program);
 registerComparisonCommands(program);
 registerAnalyzeCommands(program);
+registerBenchCommands(program);
 
 try {
   await program.parseAsync();
