@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
+import { goldenSuite } from './helpers/golden-suite.js';
 
 const native = loadNativeBackend();
 const skip = native
@@ -260,3 +261,6 @@ describe('native backend (OpenBLAS addon)', { skip }, () => {
     assert.equal(nb.threads, before);
   });
 });
+
+// Training with the native backend reproduces PyTorch's forward, gradients and Adam steps (golden fixtures).
+if (native) goldenSuite(native, { forward: 1e-4, grad: 1e-4, adam: 1e-5 });
