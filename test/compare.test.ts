@@ -216,3 +216,10 @@ test('a run directory without predictions is an error naming it', async () => {
   await rejectsInputError(() => runCompare({ models: ['R=x', 'R=y'], output: dir }), /--model R is given twice/);
   await rejectsInputError(() => runCompare({ models: [`R=${run}`], output: dir, metrics: ['NSE', 'nash'] }), /--metrics: unknown metric 'nash'/);
 });
+
+test('a p-value that underflows to 0 is printed with its z', async () => {
+  const { formatPValue } = await import('../src/evaluation/compare.js');
+  assert.equal(formatPValue(0, -40.04), '< 1e-308 (z = -40.0)');
+  assert.equal(formatPValue(1.149e-28, -11.1), '1.15e-28');
+  assert.equal(formatPValue(0.2081), '0.208');
+});

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { goldenSuite } from './helpers/golden-suite.js';
+import { rng } from './helpers/random.js';
 
 const native = loadNativeBackend();
 const skip = native
@@ -12,17 +13,6 @@ const skip = native
 if (!native) console.log(`skipping the native backend tests: ${skip}`);
 
 const TOL = 1e-5;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rand32(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);

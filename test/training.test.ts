@@ -36,20 +36,22 @@ test('train writes the run directory, and evaluate writes metrics and prediction
   assert.ok(!readdirSync(runDir).some((n) => n.startsWith('.')), 'no temporary files left behind');
 });
 
-test('the same seed twice gives identical metrics.csv', () => {
-  const outputs = [0, 1].map(() => {
-    const { dir, file } = tinyConfig({ epochs: '1' });
-    const runDir = path.join(dir, 'run');
-    train(loadConfig(file), { runDir });
-    evaluateRun(runDir);
-    return readFileSync(path.join(runDir, 'test', 'metrics.csv'), 'utf8');
+for (const backend of ['reference', 'auto']) {
+  test(`the same seed twice gives identical metrics.csv (backend ${backend})`, () => {
+    const outputs = [0, 1].map(() => {
+      const { dir, file } = tinyConfig({ epochs: '1', backend, num_workers: '0' });
+      const runDir = path.join(dir, 'run');
+      train(loadConfig(file), { runDir });
+      evaluateRun(runDir);
+      return readFileSync(path.join(runDir, 'test', 'metrics.csv'), 'utf8');
+    });
+    assert.equal(outputs[0], outputs[1]);
+    const { dir, file } = tinyConfig({ epochs: '1', seed: '6', backend, num_workers: '0' });
+    train(loadConfig(file), { runDir: path.join(dir, 'run') });
+    evaluateRun(path.join(dir, 'run'));
+    assert.notEqual(readFileSync(path.join(dir, 'run', 'test', 'metrics.csv'), 'utf8'), outputs[0], 'another seed gives another model');
   });
-  assert.equal(outputs[0], outputs[1]);
-  const { dir, file } = tinyConfig({ epochs: '1', seed: '6' });
-  train(loadConfig(file), { runDir: path.join(dir, 'run') });
-  evaluateRun(path.join(dir, 'run'));
-  assert.notEqual(readFileSync(path.join(dir, 'run', 'test', 'metrics.csv'), 'utf8'), outputs[0], 'another seed gives another model');
-});
+}
 
 function weights(file: string): number[] {
   const { tensors } = readSafetensors(file);

@@ -8,6 +8,7 @@ import { loadWasmBackend, type WasmBackend } from '../src/compute/wasm.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Random } from '../src/util/random.js';
 import { goldenSuite } from './helpers/golden-suite.js';
+import { rng } from './helpers/random.js';
 
 const one = loadWasmBackend({ threads: 1 });
 const two = loadWasmBackend({ threads: 2 });
@@ -21,17 +22,6 @@ after(() => {
 });
 
 const TOL = 1e-5;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rand32(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(n);

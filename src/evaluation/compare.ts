@@ -395,6 +395,8 @@ export interface PairTest {
   modelB: string;
   /** Two-sided paired Wilcoxon signed-rank p-value (NaN when undefined, e.g. identical values). */
   pValue: number;
+  /** The normal approximation's z (when it was used): the evidence that remains readable when p underflows to 0. */
+  z: number;
   cohensD: number;
   /** Basins used (those where both values are defined). */
   n: number;
@@ -410,14 +412,17 @@ export function pairwiseTests(models: ModelMetrics[], basins: string[], metric =
       const a = keep.map((k) => values[i][k]);
       const b = keep.map((k) => values[j][k]);
       let pValue = Number.NaN;
+      let z = Number.NaN;
       if (keep.length > 0) {
         try {
-          pValue = wilcoxon(a, b).pvalue;
+          const result = wilcoxon(a, b);
+          pValue = result.pvalue;
+          z = result.zstatistic ?? Number.NaN;
         } catch (err) {
           if (!(err instanceof RangeError)) throw err; // all differences zero
         }
       }
-      tests.push({ modelA: models[i].name, modelB: models[j].name, pValue, cohensD: keep.length > 1 ? cohensD(a, b) : Number.NaN, n: keep.length });
+      tests.push({ modelA: models[i].name, modelB: models[j].name, pValue, z, cohensD: keep.length > 1 ? cohensD(a, b) : Number.NaN, n: keep.length });
     }
   }
   return tests;
@@ -448,8 +453,10 @@ export function formatStatistic(key: string, s: Statistic | null): string {
   return s.std === null ? s.value.toFixed(d) : `${s.value.toFixed(d)} ± ${s.std.toFixed(d)}`;
 }
 
-export function formatPValue(p: number): string {
+export function formatPValue(p: number, z = Number.NaN): string {
   if (Number.isNaN(p)) return 'n/a';
+  // Below ~1e-308 the p-value underflows to 0; z still tells how far out it is.
+  if (p === 0) return Number.isNaN(z) ? '< 1e-308' : `< 1e-308 (z = ${z.toFixed(1)})`;
   return p < 1e-3 ? p.toExponential(2) : p.toPrecision(3);
 }
 
@@ -482,7 +489,7 @@ export function tableMarkdown(rows: TableRow[], metrics: readonly string[], test
   );
   out.push("| Model A | Model B | Basins | p-value | Cohen's d |", '|---|---|---:|---:|---:|');
   for (const t of tests) {
-    out.push(`| ${mdCell(t.modelA)} | ${mdCell(t.modelB)} | ${t.n} | ${formatPValue(t.pValue)} | ${Number.isNaN(t.cohensD) ? 'n/a' : t.cohensD.toFixed(3)} |`);
+    out.push(`| ${mdCell(t.modelA)} | ${mdCell(t.modelB)} | ${t.n} | ${formatPValue(t.pValue, t.z)} | ${Number.isNaN(t.cohensD) ? 'n/a' : t.cohensD.toFixed(3)} |`);
   }
   out.push('', '## Sources', '');
   for (const s of info.sources) {
