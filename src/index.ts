@@ -1,0 +1,31 @@
+/**
+ * The library: what the `ealstm` commands do, callable from code. The pipeline reads top to bottom:
+ * config -> data -> models -> training -> evaluation -> analysis -> report.
+ */
+export { loadConfig, parseConfig, learningRateAt } from './config/load.js';
+export type { RunConfig } from './config/schema.js';
+export { InputError } from './data/types.js';
+export type { BasinTimeSeries, AttributeTable } from './data/types.js';
+export { readCamelsUsBasin, readCamelsUsAttributes } from './data/camels-us.js';
+export { readCaravanBasin, readCaravanAttributes } from './data/caravan.js';
+export { loadBasinCached, loadAttributes, defaultCacheDir } from './data/cache.js';
+export { readBasinList } from './data/basin-list.js';
+export { loadPeriod, fitScaler, normalize } from './data/dataset.js';
+export type { ComputeBackend, FloatArray } from './compute/backend.js';
+export { createBackend } from './compute/select.js';
+export { ReferenceBackend } from './compute/reference.js';
+export { RecurrentModel } from './models/model.js';
+export type { ModelSpec, ModelKind } from './models/layout.js';
+export { train, createModel } from './training/trainer.js';
+export { evaluateRun } from './evaluation/evaluate.js';
+export { predictBasin } from './evaluation/predict.js';
+export { calculateMetrics, METRIC_NAMES } from './evaluation/metrics.js';
+export { calculateSignatures, SIGNATURE_NAMES } from './evaluation/signatures.js';
+export { wilcoxon, cohensD, ecdf } from './evaluation/statistics.js';
+export { buildEnsemble } from './evaluation/ensemble.js';
+export { runCompare } from './evaluation/compare.js';
+export { runSignatures } from './evaluation/signature-run.js';
+export { runRobustness } from './analysis/robustness.js';
+export { runSensitivity } from './analysis/sensitivity.js';
+export { analyzeEmbedding } from './analysis/embedding.js';
+export { writeReport } from './report/html.js';
