@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { goldenSuite } from './helpers/golden-suite.js';
-import { rng } from './helpers/random.js';
+import { abs64, assertClose, f64, TOL } from './helpers/close.js';
+import { rand32, rng } from './helpers/random.js';
 
 const native = loadNativeBackend();
 const skip = native
@@ -11,33 +12,6 @@ const skip = native
   : 'native addon not built (native/build/Release/ealstm_native.node missing): run `node scripts/build-native.mjs` ' +
     '(needs a C compiler and libopenblas-dev; EALSTM_NATIVE_VERBOSE=1 shows why it failed)';
 if (!native) console.log(`skipping the native backend tests: ${skip}`);
-
-const TOL = 1e-5;
-
-function rand32(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rand();
-  return a;
-}
-
-const f64 = (a: Float32Array) => Float64Array.from(a);
-const abs64 = (a: Float32Array) => Float64Array.from(a, Math.abs);
-
-/** |got - want| <= TOL * (1 + scale) elementwise (absolute and relative), scale defaulting to |want|. */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, scale?: ArrayLike<number>): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const s = scale ? scale[i] : Math.abs(want[i]);
-    const err = Math.abs(got[i] - want[i]) / (1 + s);
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  if (!(worst <= TOL)) assert.fail(`${what}: element ${at} got ${got[at]}, want ${want[at]} (scaled error ${worst})`);
-}
 
 describe('native backend (OpenBLAS addon)', { skip }, () => {
   const nb = native!;

@@ -8,7 +8,8 @@ import { loadWasmBackend, type WasmBackend } from '../src/compute/wasm.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Random } from '../src/util/random.js';
 import { goldenSuite } from './helpers/golden-suite.js';
-import { rng } from './helpers/random.js';
+import { abs64, assertClose, f64, TOL } from './helpers/close.js';
+import { rand32, rng } from './helpers/random.js';
 
 const one = loadWasmBackend({ threads: 1 });
 const two = loadWasmBackend({ threads: 2 });
@@ -20,33 +21,6 @@ after(() => {
   two?.close();
   three?.close();
 });
-
-const TOL = 1e-5;
-
-function rand32(n: number, rand: () => number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rand();
-  return a;
-}
-
-const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
-const abs64 = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
-
-/** |got - want| <= TOL * (1 + scale) elementwise (absolute and relative), scale defaulting to |want|. */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, scale?: ArrayLike<number>): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const s = scale ? scale[i] : Math.abs(want[i]);
-    const err = Math.abs(got[i] - want[i]) / (1 + s);
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  if (!(worst <= TOL)) assert.fail(`${what}: element ${at} got ${got[at]}, want ${want[at]} (scaled error ${worst})`);
-}
 
 /** Bitwise equality (NaN payloads included) of two float32 arrays. */
 function assertBitwise(got: Float32Array, want: Float32Array, what: string): void {
