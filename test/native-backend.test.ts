@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { goldenSuite } from './helpers/golden-suite.js';
-import { abs64, assertClose, f64, TOL } from './helpers/close.js';
+import { abs64, assertClose, f64 } from './helpers/close.js';
 import { rand32, rng } from './helpers/random.js';
 
 const native = loadNativeBackend();

@@ -8,7 +8,7 @@ import { loadWasmBackend, type WasmBackend } from '../src/compute/wasm.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Random } from '../src/util/random.js';
 import { goldenSuite } from './helpers/golden-suite.js';
-import { abs64, assertClose, f64, TOL } from './helpers/close.js';
+import { abs64, assertClose, f64 } from './helpers/close.js';
 import { rand32, rng } from './helpers/random.js';
 
 const one = loadWasmBackend({ threads: 1 });
