@@ -2,7 +2,7 @@
  * Shared pieces of the analyses (Kratzert et al. 2019, Sects. 2.6.2-2.6.3 / 3.3-3.4): loading a trained run for
  * inference, reading and writing the small basin-keyed CSV tables, and a progress line.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BackendName } from '../compute/select.js';
 import { createBackend } from '../compute/select.js';
@@ -16,6 +16,7 @@ import type { RecurrentModel } from '../models/model.js';
 import { lastWeightsEpoch, loadWeights, weightsFile } from '../training/checkpoint.js';
 import { readRunConfig, readScaler } from '../training/run-dir.js';
 import { createModel } from '../training/trainer.js';
+import { readTextLines } from '../util/files.js';
 
 /** The 27 catchment attributes of the paper (configs/camels_daymet35_ealstm.yml, Table 1 of the paper). */
 export const PAPER_ATTRIBUTES = [
@@ -133,15 +134,7 @@ const MISSING = new Set(['', 'NA', 'NaN', 'nan', 'null', 'None']);
  * names and rows with the wrong number of fields.
  */
 export function readBasinTable(file: string, what: string, options: { allowMissing?: boolean } = {}): BasinTable {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${what} file ${file}: cannot read (${(err as Error).message})`);
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  const lines = readTextLines(file, `${what} file`);
   if (lines.length === 0) throw new InputError(`${what} file ${file}: empty`);
   const header = lines[0].split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
   if (header.length < 2) throw new InputError(`${what} file ${file}: expected a basin column and at least one value column, header is '${lines[0]}'`);

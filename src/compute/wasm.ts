@@ -266,6 +266,31 @@ export class WasmBackend implements ComputeBackend {
     this.dispatch(Math.ceil(extent / chunk), threads > 1);
   }
 
+  /** The argument slots both cell kernels share; returns batch * hidden. */
+  private setCellArgs(
+    batch: number,
+    hidden: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+  ): number {
+    checkCellDims(batch, hidden);
+    const width = (inputGate ? 3 : 4) * hidden;
+    const rows = batch * hidden;
+    const args = this.argI32;
+    args[4] = batch;
+    args[5] = hidden;
+    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
+    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
+    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
+    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
+    return rows;
+  }
+
   cellForward(
     batch: number,
     hidden: number,
@@ -280,16 +305,8 @@ export class WasmBackend implements ComputeBackend {
     hOff: number,
   ): void {
     if (!(batch > 0 && hidden > 0)) return;
-    checkCellDims(batch, hidden);
-    const width = (inputGate ? 3 : 4) * hidden;
-    const rows = batch * hidden;
+    const rows = this.setCellArgs(batch, hidden, gates, gatesOff, inputGate, cPrev, cPrevOff, c, cOff);
     const args = this.argI32;
-    args[4] = batch;
-    args[5] = hidden;
-    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
-    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
-    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
-    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
     args[10] = this.address(h, hOff, 1, rows, 0, 'h');
     args[A_OP] = OP_CELL_FORWARD;
     this.dispatchRows(batch, rows >= PARALLEL_MIN_CELLS);
@@ -312,16 +329,9 @@ export class WasmBackend implements ComputeBackend {
     dInputGate: FloatArray | null,
   ): void {
     if (!(batch > 0 && hidden > 0)) return;
-    checkCellDims(batch, hidden);
+    const rows = this.setCellArgs(batch, hidden, gates, gatesOff, inputGate, cPrev, cPrevOff, c, cOff);
     const width = (inputGate ? 3 : 4) * hidden;
-    const rows = batch * hidden;
     const args = this.argI32;
-    args[4] = batch;
-    args[5] = hidden;
-    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
-    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
-    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
-    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
     args[10] = this.address(dh, 0, 1, rows, 0, 'dh');
     args[11] = this.address(dc, 0, 1, rows, 0, 'dc');
     args[12] = this.address(dGates, dGatesOff, 1, batch * width, 0, 'dGates');

@@ -1,22 +1,16 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../data/types.js';
 import { parseDdMmYyyy } from '../util/dates.js';
+import { readTextFile } from '../util/files.js';
 import { configSchema, type RunConfig } from './schema.js';
 
 const PATH_KEYS = ['data_dir', 'train_basin_file', 'test_basin_file', 'cache_dir', 'run_root'] as const;
 
 /** Reads, validates and resolves a YAML config; every problem names the file, line and key. */
 export function loadConfig(file: string): RunConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`config ${file}: cannot read (${(err as Error).message})`);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readTextFile(file, 'config'), file);
 }
 
 export function parseConfig(text: string, file: string, baseDir = process.cwd()): RunConfig {

@@ -1,15 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../util/files.js';
 import { InputError } from './types.js';
 
 /** Reads a basin file: one id per line; blank lines and '#' comments are ignored. */
 export function readBasinList(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`basin file ${file}: cannot read (${(err as Error).message})`);
-  }
-  const basins = text
+  const basins = readTextFile(file, 'basin file')
     .split(/\r?\n/)
     .map((line) => line.replace(/#.*/, '').trim())
     .filter((line) => line.length > 0);

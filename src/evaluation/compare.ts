@@ -9,10 +9,10 @@
  * - pairwise two-sided Wilcoxon signed-rank tests (scipy defaults) and Cohen's d on the per-basin NSE, for a
  *   multi-run model on the per-basin mean over its runs.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../data/types.js';
-import { writeFileAtomic } from '../util/files.js';
+import { readTextLines, writeFileAtomic } from '../util/files.js';
 import { median } from './evaluate.js';
 import { csvField, isDirectory, listPredictions, type Predictions, parseNumberCell, periodDir, readPredictions, splitCsvLine } from './ensemble.js';
 import { calculateMetrics, type FdcVariant, METRIC_NAMES, type MetricName } from './metrics.js';
@@ -142,14 +142,7 @@ function metricOfColumn(name: string): MetricName | null {
  * nan are missing values; anything else unparseable is an error naming the file, line and column.
  */
 export function readMetricsCsv(file: string): RunMetrics {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  const lines = readTextLines(file);
   if (lines.length === 0) throw new InputError(`${file}: empty file (expected a header with a basin column and metric columns)`);
   const header = splitCsvLine(lines[0]).map((h) => h.trim());
   const basinCol = header.findIndex((h) => h.toLowerCase() === 'basin' || h.toLowerCase() === 'gauge_id');

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import path from 'node:path';
 import { InputError } from '../data/types.js';
 import { isoDate, isValidDate, dayNumber } from '../util/dates.js';
-import { writeFileAtomic } from '../util/files.js';
+import { readTextLines, writeFileAtomic } from '../util/files.js';
 import { type BasinResult, median, metricsCsv } from './evaluate.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 
@@ -128,14 +128,7 @@ export function parseDateCell(text: string, file: string, line: number): number 
 
 /** Reads `<basin>.csv` with columns date,qobs,qsim (any order, other columns ignored). */
 export function readPredictions(file: string, basin = path.basename(file, '.csv')): Predictions {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  const lines = readTextLines(file);
   if (lines.length === 0) throw new InputError(`${file}: empty file (expected a header date,qobs,qsim)`);
   const header = splitCsvLine(lines[0]).map((h) => h.trim());
   const col = (name: string): number => {

@@ -5,10 +5,11 @@
  * -999 = missing). MOD_RUN is the simulation; the observations are taken from a run's predictions files, so
  * the benchmark is scored on exactly the run's basins and days.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../data/types.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
+import { readTextLines } from '../util/files.js';
 import { isDirectory, type Predictions } from './ensemble.js';
 import { calculateMetrics, type FdcVariant, type MetricName } from './metrics.js';
 
@@ -37,14 +38,7 @@ export function parseModelOutputName(file: string): { basin: string; seed: strin
 
 /** Reads a SAC-SMA `_model_output.txt`; every problem is an error naming the file and line. */
 export function readModelOutput(file: string): ModelOutput {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  const lines = readTextLines(file);
   const header = (lines[0] ?? '').trim().split(/\s+/);
   for (const required of ['YR', 'MNTH', 'DY', 'MOD_RUN']) {
     if (!header.includes(required)) {

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { InputError } from '../data/types.js';
 
 /**
  * Writes a file so that readers only ever see the old or the complete new content: write a temporary file in
@@ -22,4 +23,20 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** A text file's content; an unreadable file is an InputError naming it, after `what` (e.g. 'config'). */
+export function readTextFile(file: string, what = ''): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`${what ? `${what} ` : ''}${file}: cannot read (${(err as Error).message})`);
+  }
+}
+
+/** The lines of a text file, without a UTF-8 byte-order mark and without trailing blank lines. */
+export function readTextLines(file: string, what = ''): string[] {
+  const lines = readTextFile(file, what).replace(/^\uFEFF/, '').split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  return lines;
 }
