@@ -167,11 +167,7 @@ export function parseCamelsUsForcing(buf: Buffer, file: string, basin: string): 
   const days = new ConsecutiveDays(file);
   const fv = scan.values;
   while (scan.next()) {
-    if (scan.fieldCount !== nFields) {
-      throw new InputError(
-        `${file}:${scan.line}: expected ${nFields} fields, found ${scan.fieldCount}${scan.noNewline ? ' (truncated file?)' : ''}: '${scan.excerpt()}'`,
-      );
-    }
+    scan.expectFields(nFields, file);
     if (scan.badField >= 0) {
       const f = scan.badField;
       throw new InputError(`${file}:${scan.line}: column '${columns[f]}': not a number: '${scan.fieldText(f)}'`);
@@ -224,11 +220,7 @@ export function parseCamelsUsStreamflow(buf: Buffer, file: string, basin: string
   const basinBytes = Buffer.from(basin, 'latin1');
   const fv = scan.values;
   while (scan.next()) {
-    if (scan.fieldCount !== 6) {
-      throw new InputError(
-        `${file}:${scan.line}: expected 6 fields (gauge Year Mnth Day Q_cfs flag), found ${scan.fieldCount}${scan.noNewline ? ' (truncated file?)' : ''}: '${scan.excerpt()}'`,
-      );
-    }
+    scan.expectFields(6, file, 'gauge Year Mnth Day Q_cfs flag');
     if (!sameBytes(buf, scan.starts[0], scan.ends[0], basinBytes)) {
       throw new InputError(`${file}:${scan.line}: gauge '${scan.fieldText(0)}' does not match basin '${basin}'`);
     }

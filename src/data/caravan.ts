@@ -70,11 +70,7 @@ export function parseCaravanCsv(buf: Buffer, file: string, basin: string): Basin
   const days = new ConsecutiveDays(file);
   const fv = scan.values;
   while (scan.next()) {
-    if (scan.fieldCount !== nFields) {
-      throw new InputError(
-        `${file}:${scan.line}: expected ${nFields} fields, found ${scan.fieldCount}${scan.noNewline ? ' (truncated file?)' : ''}: '${scan.excerpt()}'`,
-      );
-    }
+    scan.expectFields(nFields, file);
     const ds = scan.starts[dateCol];
     const ok = scan.ends[dateCol] - ds === 10 && buf[ds + 4] === 45 && buf[ds + 7] === 45;
     const year = ok ? parseUintBytes(buf, ds, ds + 4) : -1;

@@ -151,6 +151,15 @@ export class RowScanner {
     this.line = startLine;
   }
 
+  /** Throws an InputError naming file and line unless the current row has `count` fields (`what`: their names). */
+  expectFields(count: number, file: string, what = ''): void {
+    if (this.fieldCount === count) return;
+    throw new InputError(
+      `${file}:${this.line}: expected ${count} fields${what ? ` (${what})` : ''}, found ${this.fieldCount}` +
+        `${this.noNewline ? ' (truncated file?)' : ''}: '${this.excerpt()}'`,
+    );
+  }
+
   /** The current row as text, for error messages. */
   excerpt(): string {
     return lineExcerpt(this.buf, this.lineStart, this.lineEnd);
