@@ -1,4 +1,5 @@
 import type { ComputeBackend } from '../compute/backend.js';
+import { median } from '../evaluation/numeric.js';
 import { RecurrentModel } from '../models/model.js';
 import type { ModelKind } from '../models/layout.js';
 import { lossAndGradient } from '../training/losses.js';
@@ -19,12 +20,6 @@ export interface StepTiming {
   inferMs: number;
   trainAllMs: number[];
   inferAllMs: number[];
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../data/types.js';
 import { readTextLines, writeFileAtomic } from '../util/files.js';
-import { median } from './evaluate.js';
+import { median } from './numeric.js';
 import { csvField, isDirectory, listPredictions, type Predictions, parseNumberCell, periodDir, readPredictions, splitCsvLine } from './ensemble.js';
 import { calculateMetrics, type FdcVariant, METRIC_NAMES, type MetricName } from './metrics.js';
 import { findModelOutputFiles, scoreModelOutput } from './model-output.js';

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { InputError } from '../data/types.js';
 import { isoDate, isValidDate, dayNumber } from '../util/dates.js';
 import { readTextLines, writeFileAtomic } from '../util/files.js';
-import { type BasinResult, median, metricsCsv } from './evaluate.js';
+import { type BasinResult, metricsCsv } from './evaluate.js';
+import { median } from './numeric.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { createModel } from '../training/trainer.js';
 import { isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
+import { median } from './numeric.js';
 import { predictBasin } from './predict.js';
 
 export interface BasinResult {
@@ -94,12 +95,5 @@ export function metricsCsv(results: BasinResult[]): string {
 
 function formatNumber(v: number): string {
   return Number.isNaN(v) ? '' : String(Number(v.toPrecision(10)));
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 

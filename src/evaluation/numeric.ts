@@ -324,3 +324,11 @@ export function stdPopulation(x: NumArray): number {
   for (let i = 0; i < x.length; i++) s += (x[i] - m) * (x[i] - m);
   return Math.sqrt(s / x.length);
 }
+
+/** Median of NaN-free values (mean of the two middle ones for an even count); NaN when empty. */
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

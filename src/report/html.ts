@@ -10,6 +10,7 @@ import { loadAttributes } from '../data/cache.js';
 import { dataSource, type Period } from '../data/dataset.js';
 import { InputError } from '../data/types.js';
 import { configFile, type EpochLog, readRunConfig, readTrainLog } from '../training/run-dir.js';
+import { median } from '../evaluation/numeric.js';
 import { writeFileAtomic } from '../util/files.js';
 import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure } from './figures.js';
 import { renderFigure } from './render.js';
@@ -317,11 +318,8 @@ function mean(values: number[]): number {
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : Number.NaN;
 }
 
-function median(values: number[]): number {
-  const f = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (f.length === 0) return Number.NaN;
-  const mid = f.length >> 1;
-  return f.length % 2 ? f[mid] : (f[mid - 1] + f[mid]) / 2;
+function finiteMedian(values: number[]): number {
+  return median(values.filter(Number.isFinite));
 }
 
 const METRIC_NOTES: Record<string, string> = {
@@ -419,13 +417,13 @@ function summarySection(results: RunResults): string {
   const items: [string, string][] = [
     ['basins', String(rows.length)],
     ['mean NSE', fmt(mean(nse))],
-    ['median NSE', fmt(median(nse))],
+    ['median NSE', fmt(finiteMedian(nse))],
     ['basins with NSE &le; 0', `${finite.filter((v) => v <= 0).length}`],
   ];
   if (finite.length < nse.length) items.push(['basins without an NSE', String(nse.length - finite.length)]);
   for (const c of results.metrics.columns) {
     if (c === 'NSE') continue;
-    items.push([`median ${esc(c)}`, fmt(median(rows.map((r) => r.values[c])), DIGITS[c] ?? 3)]);
+    items.push([`median ${esc(c)}`, fmt(finiteMedian(rows.map((r) => r.values[c])), DIGITS[c] ?? 3)]);
   }
   return `<table class="summary"><tbody>${items.map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`).join('\n')}</tbody></table>`;
 }
