@@ -16,6 +16,7 @@ import type { RecurrentModel } from '../models/model.js';
 import { lastWeightsEpoch, loadWeights, weightsFile } from '../training/checkpoint.js';
 import { readRunConfig, readScaler } from '../training/run-dir.js';
 import { createModel } from '../training/trainer.js';
+import { csvNumber } from '../util/csv.js';
 import { readTextLines } from '../util/files.js';
 
 /** The 27 catchment attributes of the paper (configs/camels_daymet35_ealstm.yml, Table 1 of the paper). */
@@ -199,12 +200,7 @@ export function pickColumns(table: BasinTable, basins: string[], names: readonly
 
 /** A CSV line: numbers with up to 10 significant digits, NaN as an empty field. */
 export function csvLine(fields: (string | number)[]): string {
-  return fields.map((f) => (typeof f === 'number' ? formatNumber(f) : f)).join(',');
-}
-
-export function formatNumber(v: number, digits = 10): string {
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? '' : String(v);
-  return String(Number(v.toPrecision(digits)));
+  return fields.map((f) => (typeof f === 'number' ? csvNumber(f) : f)).join(',');
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { InputError } from '../data/types.js';
 import { isoDate, isValidDate, dayNumber } from '../util/dates.js';
 import { readTextLines, writeFileAtomic } from '../util/files.js';
-import { type BasinResult, metricsCsv } from './evaluate.js';
+import { type BasinResult, metricsCsv, predictionsCsv } from './evaluate.js';
+import { csvNumber } from '../util/csv.js';
 import { median } from './numeric.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 
@@ -159,16 +160,6 @@ export function readPredictions(file: string, basin = path.basename(file, '.csv'
   return { file, basin, dates, qobs, qsim };
 }
 
-/** Number formatting of `evaluate`'s predictions files (10 significant digits, '' for NaN). */
-export function formatValue(v: number): string {
-  return Number.isNaN(v) ? '' : String(Number(v.toPrecision(10)));
-}
-
-export function predictionsCsv(dates: ArrayLike<number>, qobs: ArrayLike<number>, qsim: ArrayLike<number>): string {
-  const lines = ['date,qobs,qsim'];
-  for (let i = 0; i < dates.length; i++) lines.push(`${isoDate(dates[i])},${formatValue(qobs[i])},${formatValue(qsim[i])}`);
-  return `${lines.join('\n')}\n`;
-}
 
 /** The ensemble.json of a directory, or null when it is not an ensemble directory. */
 export function readEnsembleInfo(dir: string): EnsembleInfo | null {
@@ -214,8 +205,8 @@ export function averageMembers(members: Predictions[]): { mean: Predictions; spr
       }
       if (!sameObservation(m.qobs[i], first.qobs[i])) {
         throw new InputError(
-          `${m.file}: qobs on ${isoDate(m.dates[i])} is ${formatValue(m.qobs[i]) || 'missing'}, but ${first.file} has ` +
-            `${formatValue(first.qobs[i]) || 'missing'}; ensemble members must share the observations (same data and period)`,
+          `${m.file}: qobs on ${isoDate(m.dates[i])} is ${csvNumber(m.qobs[i]) || 'missing'}, but ${first.file} has ` +
+            `${csvNumber(first.qobs[i]) || 'missing'}; ensemble members must share the observations (same data and period)`,
         );
       }
     }
@@ -324,7 +315,7 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
       const validSpread = Array.from(spread).filter((v) => !Number.isNaN(v));
       const spreadMean = validSpread.reduce((a, b) => a + b, 0) / validSpread.length;
       spreadLines.push(
-        [basin, String(members.length), ...[metrics.NSE, nseMean, nseStd, Math.min(...memberNse), Math.max(...memberNse), spreadMean].map(formatValue)].join(','),
+        [basin, String(members.length), ...[metrics.NSE, nseMean, nseStd, Math.min(...memberNse), Math.max(...memberNse), spreadMean].map((v) => csvNumber(v))].join(','),
       );
       options.onBasin?.(index + 1, basins.length);
     });
@@ -332,7 +323,7 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
     writeFileAtomic(path.join(staging, 'spread.csv'), `${spreadLines.join('\n')}\n`);
     const memberHeader = ['basin', 'member', 'run', ...CORE_METRIC_NAMES].join(',');
     const memberLines = basins.flatMap((basin, b) =>
-      memberResults.map((r, i) => [basin, String(i + 1), csvField(runDirs[i]), ...CORE_METRIC_NAMES.map((m) => formatValue(r[b].metrics[m]))].join(',')),
+      memberResults.map((r, i) => [basin, String(i + 1), csvField(runDirs[i]), ...CORE_METRIC_NAMES.map((m) => csvNumber(r[b].metrics[m]))].join(',')),
     );
     writeFileAtomic(path.join(staging, 'member_metrics.csv'), `${[memberHeader, ...memberLines].join('\n')}\n`);
     const info: EnsembleInfo = { format: 'ealstm-ensemble', period, members: resolved, basins: basins.length };

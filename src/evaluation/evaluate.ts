@@ -9,6 +9,7 @@ import { loadWeights, lastWeightsEpoch, weightsFile } from '../training/checkpoi
 import { readRunConfig, readScaler } from '../training/run-dir.js';
 import { createModel } from '../training/trainer.js';
 import { isoDate } from '../util/dates.js';
+import { csvNumber } from '../util/csv.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 import { median } from './numeric.js';
@@ -59,15 +60,13 @@ export function evaluateRun(runDir: string, options: { period?: Period; epoch?: 
     const obs = new Float64Array(days);
     const sim = new Float64Array(days);
     const dates = new Float64Array(days);
-    const lines = ['date,qobs,qsim'];
     for (let i = 0; i < days; i++) {
       const row = config.seq_length - 1 + i;
       obs[i] = basin.rawTarget[row];
       sim[i] = Math.max(pred[i] * scaler.target_std + scaler.target_mean, 0);
       dates[i] = basin.firstDay + row;
-      lines.push(`${isoDate(dates[i])},${formatNumber(obs[i])},${formatNumber(sim[i])}`);
     }
-    writeFileAtomic(path.join(staging, 'predictions', `${basin.basin}.csv`), `${lines.join('\n')}\n`);
+    writeFileAtomic(path.join(staging, 'predictions', `${basin.basin}.csv`), predictionsCsv(dates, obs, sim));
     results.push({ basin: basin.basin, metrics: calculateMetrics(obs, sim, dates, CORE_METRIC_NAMES) });
     options.onBasin?.(index + 1, basins.length);
   });
@@ -89,11 +88,14 @@ export function evaluateRun(runDir: string, options: { period?: Period; epoch?: 
 
 export function metricsCsv(results: BasinResult[]): string {
   const header = ['basin', ...CORE_METRIC_NAMES];
-  const rows = results.map((r) => [r.basin, ...CORE_METRIC_NAMES.map((m) => formatNumber(r.metrics[m]))].join(','));
+  const rows = results.map((r) => [r.basin, ...CORE_METRIC_NAMES.map((m) => csvNumber(r.metrics[m]))].join(','));
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }
 
-function formatNumber(v: number): string {
-  return Number.isNaN(v) ? '' : String(Number(v.toPrecision(10)));
+/** A predictions file: date,qobs,qsim in mm/day. */
+export function predictionsCsv(dates: ArrayLike<number>, qobs: ArrayLike<number>, qsim: ArrayLike<number>): string {
+  const lines = ['date,qobs,qsim'];
+  for (let i = 0; i < dates.length; i++) lines.push(`${isoDate(dates[i])},${csvNumber(qobs[i])},${csvNumber(qsim[i])}`);
+  return `${lines.join('\n')}\n`;
 }
 

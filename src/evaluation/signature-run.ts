@@ -11,7 +11,8 @@ import { InputError } from '../data/types.js';
 import { readRunConfig } from '../training/run-dir.js';
 import { isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
-import { formatValue, listPredictions, periodDir, readEnsembleInfo, readPredictions } from './ensemble.js';
+import { csvNumber } from '../util/csv.js';
+import { listPredictions, periodDir, readEnsembleInfo, readPredictions } from './ensemble.js';
 import { calculateSignatures, SIGNATURE_NAMES, type SignatureName } from './signatures.js';
 
 export interface BasinSignatures {
@@ -104,6 +105,6 @@ export function runSignatures(options: SignatureRunOptions): SignatureRunResult 
 
 export function signaturesCsv(results: BasinSignatures[]): string {
   const header = ['basin', ...SIGNATURE_NAMES.flatMap((s) => [`${s}_obs`, `${s}_sim`])];
-  const rows = results.map((r) => [r.basin, ...SIGNATURE_NAMES.flatMap((s) => [formatValue(r.obs[s]), formatValue(r.sim[s])])].join(','));
+  const rows = results.map((r) => [r.basin, ...SIGNATURE_NAMES.flatMap((s) => [csvNumber(r.obs[s]), csvNumber(r.sim[s])])].join(','));
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }
