@@ -3,14 +3,10 @@ import { InputError } from '../data/types.js';
 import { runCompare } from '../evaluation/compare.js';
 import { buildEnsemble } from '../evaluation/ensemble.js';
 import { runSignatures } from '../evaluation/signature-run.js';
+import { periodOption } from './options.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
-}
-
-function periodOption(value: string): string {
-  if (value !== 'test' && value !== 'train') throw new InvalidArgumentError("expected 'test' or 'train'");
-  return value;
 }
 
 function numberOption(value: string): number {

@@ -9,24 +9,13 @@ import { runSensitivity } from '../analysis/sensitivity.js';
 import type { BackendName } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { InputError } from '../data/types.js';
-import { integerOption } from './options.js';
+import { integerOption, periodOption, positiveInteger } from './options.js';
 
 const BACKENDS = ['auto', 'native', 'wasm', 'reference', 'reference-f64'];
 
 function backendOption(value: string): BackendName {
   if (!BACKENDS.includes(value)) throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);
   return value as BackendName;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function periodOption(value: string): 'test' | 'train' {
-  if (value !== 'test' && value !== 'train') throw new InvalidArgumentError("expected 'test' or 'train'");
-  return value;
 }
 
 /** "0,0.1,0.5" -> numbers. */
