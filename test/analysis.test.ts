@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { loadRun, readBasinTable } from '../src/analysis/common.js';
+import { readBasinTable } from '../src/analysis/common.js';
+import { loadRun } from '../src/evaluation/load-run.js';
 import { analyzeEmbedding, inputGateEmbedding, readEmbeddingInput, writeRunEmbedding } from '../src/analysis/embedding.js';
 import { encodePng } from '../src/analysis/figures.js';
 import { kmeans, standardizeColumns } from '../src/analysis/kmeans.js';

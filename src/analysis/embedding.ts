@@ -15,6 +15,7 @@ import type { BackendName } from '../compute/select.js';
 import { loadAttributes } from '../data/cache.js';
 import { InputError } from '../data/types.js';
 import { slice } from '../models/layout.js';
+import { loadRun } from '../evaluation/load-run.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Random } from '../util/random.js';
@@ -22,7 +23,6 @@ import {
   type BasinTable,
   basinCoordinates,
   csvLine,
-  loadRun,
   outputFolder,
   pickColumns,
   readBasinTable,

@@ -18,7 +18,8 @@ import { percentileLinear } from '../evaluation/numeric.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Random, Streams } from '../util/random.js';
-import { csvLine, hashString, loadRun, outputFolder, selectBasins } from './common.js';
+import { loadRun } from '../evaluation/load-run.js';
+import { csvLine, hashString, outputFolder, selectBasins } from './common.js';
 import { robustnessFigure, writeAnalysisFigure } from './figures.js';
 
 /** The paper's noise levels: 0.0, 0.1, ..., 1.0. */

@@ -1,18 +1,13 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { RunConfig } from '../config/schema.js';
-import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { loadPeriod, normalize, type Period } from '../data/dataset.js';
-import { InputError } from '../data/types.js';
-import { loadWeights, lastWeightsEpoch, weightsFile } from '../training/checkpoint.js';
-import { readRunConfig, readScaler } from '../training/run-dir.js';
-import { createModel } from '../training/trainer.js';
 import { isoDate } from '../util/dates.js';
 import { csvNumber } from '../util/csv.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 import { median } from './numeric.js';
+import { loadRun } from './load-run.js';
 import { predictBasin } from './predict.js';
 
 export interface BasinResult {
@@ -37,14 +32,7 @@ export interface EvaluationSummary {
  */
 export function evaluateRun(runDir: string, options: { period?: Period; epoch?: number; onBasin?: (done: number, total: number) => void } = {}): EvaluationSummary {
   const period = options.period ?? 'test';
-  const config = readRunConfig(runDir);
-  const scaler = readScaler(runDir);
-  const epoch = options.epoch ?? lastWeightsEpoch(runDir);
-  if (epoch === 0) throw new InputError(`run directory ${runDir}: no model_epochNNN.safetensors (was it trained?)`);
-  if (!existsSync(weightsFile(runDir, epoch))) throw new InputError(`run directory ${runDir}: no weights for epoch ${epoch}`);
-
-  const model = createModel(config, createBackend(config.backend, config.num_workers));
-  loadWeights(weightsFile(runDir, epoch), model);
+  const { config, scaler, epoch, model } = loadRun(runDir, { epoch: options.epoch });
   const basinFile = period === 'test' ? config.test_basin_file : config.train_basin_file;
   const basins = normalize(loadPeriod(config, readBasinList(basinFile), period), scaler);
 
