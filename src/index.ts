@@ -4,7 +4,7 @@
  */
 export { loadConfig, parseConfig, learningRateAt } from './config/load.js';
 export type { RunConfig } from './config/schema.js';
-export { InputError } from './data/types.js';
+export { InputError } from './util/errors.js';
 export type { BasinTimeSeries, AttributeTable } from './data/types.js';
 export { readCamelsUsBasin, readCamelsUsAttributes } from './data/camels-us.js';
 export { readCaravanBasin, readCaravanAttributes } from './data/caravan.js';
@@ -16,7 +16,8 @@ export { createBackend } from './compute/select.js';
 export { ReferenceBackend } from './compute/reference.js';
 export { RecurrentModel } from './models/model.js';
 export type { ModelSpec, ModelKind } from './models/layout.js';
-export { train, createModel } from './training/trainer.js';
+export { train } from './training/trainer.js';
+export { createModel } from './models/create.js';
 export { evaluateRun } from './evaluation/evaluate.js';
 export { predictBasin } from './evaluation/predict.js';
 export { calculateMetrics, METRIC_NAMES } from './evaluation/metrics.js';

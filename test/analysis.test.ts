@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { readBasinTable } from '../src/analysis/common.js';
-import { loadRun } from '../src/evaluation/load-run.js';
+import { loadRun } from '../src/run/load-run.js';
 import { analyzeEmbedding, inputGateEmbedding, readEmbeddingInput, writeRunEmbedding } from '../src/analysis/embedding.js';
 import { encodePng } from '../src/analysis/figures.js';
 import { kmeans, standardizeColumns } from '../src/analysis/kmeans.js';
@@ -15,7 +15,7 @@ import { silhouetteSamples, silhouetteSummary } from '../src/analysis/silhouette
 import { sampleVariance, varianceReduction } from '../src/analysis/variance-reduction.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadConfig } from '../src/config/load.js';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import type { ModelSpec } from '../src/models/layout.js';
 import { RecurrentModel } from '../src/models/model.js';

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../src/config/load.js';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { train } from '../src/training/trainer.js';
 import { tinyConfig } from './helpers/tiny-config.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import {
   basinKey,
   expandGlob,

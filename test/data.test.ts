@@ -31,7 +31,7 @@ import {
   readCamelsUsStreamflow,
 } from '../src/data/camels-us.js';
 import { readCaravanAttributes, readCaravanBasin } from '../src/data/caravan.js';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { dayNumber } from '../src/util/dates.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

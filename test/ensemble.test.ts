@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { runCompare } from '../src/evaluation/compare.js';
 import { averageMembers, buildEnsemble, readPredictions } from '../src/evaluation/ensemble.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';

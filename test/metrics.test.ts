@@ -38,7 +38,7 @@ import {
   percentileLinear,
   quantileLinear,
   roundHalfEven,
-} from '../src/evaluation/numeric.js';
+} from '../src/util/numeric.js';
 import { dayNumber } from '../src/util/dates.js';
 
 type Num = number | null; // NaN is stored as null

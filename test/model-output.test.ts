@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { runCompare } from '../src/evaluation/compare.js';
 import { predictionsCsv } from '../src/evaluation/evaluate.js';
 import { calculateMetrics } from '../src/evaluation/metrics.js';

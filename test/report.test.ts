@@ -6,11 +6,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
-import { InputError } from '../src/data/types.js';
+import { InputError } from '../src/util/errors.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
-import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure, writeFigure } from '../src/report/figures.js';
+import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure, writeFigure } from '../src/render/figures.js';
 import { prefixSvgIds, readMetricsCsv, type RunResults, selectHydrographBasins, writeFigures, writeReport } from '../src/report/html.js';
-import { renderSvg, svgToPixels } from '../src/report/render.js';
+import { renderSvg, svgToPixels } from '../src/render/render.js';
 import { train } from '../src/training/trainer.js';
 import { repoRoot, tinyConfig } from './helpers/tiny-config.js';
 

@@ -413,8 +413,8 @@ describe('wasm backend', { skip }, () => {
   it('runs the relaxed-SIMD build where the runtime accepts it (child node with --experimental-wasm-relaxed-simd)', () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
     const script = `
-      import { loadWasmBackend } from './src/compute/wasm.ts';
-      import { ReferenceBackend } from './src/compute/reference.ts';
+      import { loadWasmBackend } from './src/compute/wasm.js';
+      import { ReferenceBackend } from './src/compute/reference.js';
       const ref = new ReferenceBackend('float64');
       let worst = 0;
       const rnd = (w, n) => { const a = w.alloc(n); for (let i = 0; i < n; i++) a[i] = Math.sin(i * 12.9898 + n) ; return a; };

@@ -8,7 +8,7 @@ import type { RunConfig } from '../config/schema.js';
 import { readBasinList } from '../data/basin-list.js';
 import { type DatasetOptions, loadAttributes } from '../data/cache.js';
 import { dataSource } from '../data/dataset.js';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { csvNumber } from '../util/csv.js';
 import { readTextLines } from '../util/files.js';
 

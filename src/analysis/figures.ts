@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
-import { percentileLinear } from '../evaluation/numeric.js';
-import { writeFigure } from '../report/render.js';
+import { percentileLinear } from '../util/numeric.js';
+import { writeFigure } from '../render/render.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Embedding vs raw attributes, everywhere. */

@@ -12,13 +12,13 @@ import path from 'node:path';
 import type { BackendName } from '../compute/select.js';
 import { gatherWindows } from '../data/batches.js';
 import { loadPeriod, type NormalizedBasin, normalize, type Period } from '../data/dataset.js';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { nse } from '../evaluation/metrics.js';
-import { percentileLinear } from '../evaluation/numeric.js';
+import { percentileLinear } from '../util/numeric.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Random, Streams } from '../util/random.js';
-import { loadRun } from '../evaluation/load-run.js';
+import { loadRun } from '../run/load-run.js';
 import { csvLine, hashString, outputFolder, selectBasins } from './common.js';
 import { robustnessFigure, writeAnalysisFigure } from './figures.js';
 

@@ -12,7 +12,7 @@ import { gatherWindows } from '../data/batches.js';
 import { loadPeriod, type NormalizedBasin, normalize, type Period } from '../data/dataset.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
-import { loadRun } from '../evaluation/load-run.js';
+import { loadRun } from '../run/load-run.js';
 import { basinCoordinates, csvLine, outputFolder, runSource, selectBasins } from './common.js';
 import { sensitivityMapFigure, sensitivityRankingFigure, writeAnalysisFigure } from './figures.js';
 

@@ -15,7 +15,7 @@ import type { ModelKind } from '../models/layout.js';
 import { writeFileAtomic } from '../util/files.js';
 import { packageRoot } from '../util/package-root.js';
 import { Random } from '../util/random.js';
-import { median } from '../evaluation/numeric.js';
+import { median } from '../util/numeric.js';
 import { type ModelShapeForBench, timeModel } from './model-timing.js';
 
 export type BackendKind = 'native' | 'wasm' | 'reference';

@@ -1,5 +1,5 @@
 import type { ComputeBackend } from '../compute/backend.js';
-import { median } from '../evaluation/numeric.js';
+import { median } from '../util/numeric.js';
 import { RecurrentModel } from '../models/model.js';
 import type { ModelKind } from '../models/layout.js';
 import { lossAndGradient } from '../training/losses.js';

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { runCompare } from '../evaluation/compare.js';
 import { buildEnsemble } from '../evaluation/ensemble.js';
 import { runSignatures } from '../evaluation/signature-run.js';

@@ -8,7 +8,7 @@ import { PAPER_SIGMAS, runRobustness } from '../analysis/robustness.js';
 import { runSensitivity } from '../analysis/sensitivity.js';
 import type { BackendName } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { integerOption, periodOption, positiveInteger } from './options.js';
 
 const BACKENDS = ['auto', 'native', 'wasm', 'reference', 'reference-f64'];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerReportCommands } from './report-commands.js';
 import { registerComparisonCommands } from './analysis-commands.js';

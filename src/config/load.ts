@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml';
 import type { z } from 'zod';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { parseDdMmYyyy } from '../util/dates.js';
 import { readTextFile } from '../util/files.js';
 import { configSchema, type RunConfig } from './schema.js';

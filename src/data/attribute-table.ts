@@ -4,7 +4,8 @@
  * several such tables.
  */
 import { readFileSync } from 'node:fs';
-import { type AttributeTable, InputError } from './types.js';
+import { type AttributeTable } from './types.js';
+import { InputError } from '../util/errors.js';
 
 /** One parsed attribute file: its header and its rows by gauge id (trimmed, leading zeros kept). */
 export interface KeyedTable {

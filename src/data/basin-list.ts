@@ -1,5 +1,5 @@
 import { readTextFile } from '../util/files.js';
-import { InputError } from './types.js';
+import { InputError } from '../util/errors.js';
 
 /** Reads a basin file: one id per line; blank lines and '#' comments are ignored. */
 export function readBasinList(file: string): string[] {

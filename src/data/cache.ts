@@ -17,7 +17,8 @@ import {
   readCamelsUsBasin,
 } from './camels-us.js';
 import { caravanTimeseriesPath, readCaravanAttributes, readCaravanBasin } from './caravan.js';
-import { type AttributeTable, type BasinTimeSeries, InputError } from './types.js';
+import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { InputError } from '../util/errors.js';
 
 export type DatasetKind = 'camels_us' | 'caravan';
 

@@ -13,7 +13,8 @@ import {
   RowBuffer,
   RowScanner,
 } from './text-scan.js';
-import { type AttributeTable, type BasinTimeSeries, InputError } from './types.js';
+import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { InputError } from '../util/errors.js';
 
 export const CAMELS_US_FORCINGS = ['daymet', 'maurer', 'maurer_extended', 'nldas'] as const;
 export type CamelsUsForcing = (typeof CAMELS_US_FORCINGS)[number];

@@ -15,7 +15,8 @@ import {
   RowBuffer,
   RowScanner,
 } from './text-scan.js';
-import { type AttributeTable, type BasinTimeSeries, InputError } from './types.js';
+import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { InputError } from '../util/errors.js';
 
 /** The source (sub-dataset) of a Caravan gauge id: the part before the first '_' (camels_01022500 -> camels). */
 export function caravanSource(basin: string): string {

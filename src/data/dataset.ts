@@ -3,7 +3,8 @@ import { forcingOf } from '../config/load.js';
 import { isoDate, parseDdMmYyyy } from '../util/dates.js';
 import { type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
 import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
-import { type BasinTimeSeries, InputError } from './types.js';
+import { type BasinTimeSeries } from './types.js';
+import { InputError } from '../util/errors.js';
 
 export type Period = 'train' | 'test';
 

@@ -1,4 +1,4 @@
-import { InputError } from './types.js';
+import { InputError } from '../util/errors.js';
 
 /** Standardisation statistics, stored with the run as scaler.json. */
 export interface Scaler {

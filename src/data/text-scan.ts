@@ -4,7 +4,7 @@
  * consecutive calendar days.
  */
 import { daysInMonth, dayNumber, isValidDate, isoDate } from '../util/dates.js';
-import { InputError } from './types.js';
+import { InputError } from '../util/errors.js';
 
 /** 10^0 .. 10^22: every one is exactly representable as a double. */
 const POW10 = new Float64Array(23).map((_, i) => 10 ** i);

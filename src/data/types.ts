@@ -18,8 +18,3 @@ export interface AttributeTable {
   /** Row-major [basins.length, names.length]. */
   values: Float64Array;
 }
-
-/** An error in input data or configuration, with the file/line/key it concerns in the message. */
-export class InputError extends Error {
-  override name = 'InputError';
-}

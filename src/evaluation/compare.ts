@@ -11,9 +11,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { readTextLines, writeFileAtomic } from '../util/files.js';
-import { median } from './numeric.js';
+import { median } from '../util/numeric.js';
 import { csvField, isDirectory, listPredictions, type Predictions, parseNumberCell, periodDir, readPredictions, splitCsvLine } from './ensemble.js';
 import { calculateMetrics, type FdcVariant, METRIC_NAMES, type MetricName } from './metrics.js';
 import { findModelOutputFiles, scoreModelOutput } from './model-output.js';
@@ -607,7 +607,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       name: m.runs.length > 1 ? `${m.name} (run 1 of ${m.runs.length})` : m.name,
       values: runColumn(m.runs[0], basins, 'NSE'),
     }));
-    const { ecdfFigure, writeFigure } = await import('../report/figures.js');
+    const { ecdfFigure, writeFigure } = await import('../render/figures.js');
     const spec = ecdfFigure(series, { metric: 'NSE', xMin: options.ecdfMin ?? 0, title: `ECDF of NSE, ${basins.length} basins (${period} period)` });
     const fig = writeFigure(spec, path.join(out, 'ecdf_nse'));
     files.push(fig.svg, fig.png);

@@ -7,12 +7,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { isoDate, isValidDate, dayNumber } from '../util/dates.js';
 import { readTextLines, writeFileAtomic } from '../util/files.js';
 import { type BasinResult, metricsCsv, predictionsCsv } from './evaluate.js';
 import { csvNumber } from '../util/csv.js';
-import { median } from './numeric.js';
+import { median } from '../util/numeric.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import { isoDate } from '../util/dates.js';
 import { csvNumber } from '../util/csv.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
-import { median } from './numeric.js';
-import { loadRun } from './load-run.js';
+import { median } from '../util/numeric.js';
+import { loadRun } from '../run/load-run.js';
 import { predictBasin } from './predict.js';
 
 export interface BasinResult {

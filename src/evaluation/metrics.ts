@@ -27,7 +27,7 @@ import {
   sortDescending,
   stdPopulation,
   sum,
-} from './numeric.js';
+} from '../util/numeric.js';
 
 /** One date per time step: day numbers since 1970-01-01 or ISO `YYYY-MM-DD` strings. */
 export type DateSeries = ArrayLike<number> | readonly string[];

@@ -7,7 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
 import { readTextLines } from '../util/files.js';
 import { isDirectory, type Predictions } from './ensemble.js';

@@ -13,7 +13,7 @@
  */
 import { dateParts, dayNumber } from '../util/dates.js';
 import { type DateSeries, toDayNumbers } from './metrics.js';
-import { nanQuantileLinear, type NumArray, roundHalfEven, sortDescending } from './numeric.js';
+import { nanQuantileLinear, type NumArray, roundHalfEven, sortDescending } from '../util/numeric.js';
 
 /** Signature names, in neuralhydrology's order (`get_available_signatures`). */
 export const SIGNATURE_NAMES = [

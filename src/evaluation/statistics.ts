@@ -2,7 +2,7 @@
  * Statistics used by the paper's analysis: scipy 1.10's paired Wilcoxon signed-rank test, the paper's
  * Cohen's d (`papercode/evalutils.get_cohens_d`) and its ECDF (`papercode/plotutils.ecdf`).
  */
-import { type NumArray, pairwiseSum } from './numeric.js';
+import { type NumArray, pairwiseSum } from '../util/numeric.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // normal tail probabilities

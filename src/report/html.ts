@@ -8,12 +8,12 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadAttributes } from '../data/cache.js';
 import { dataSource, type Period } from '../data/dataset.js';
-import { InputError } from '../data/types.js';
-import { configFile, type EpochLog, readRunConfig, readTrainLog } from '../training/run-dir.js';
-import { median } from '../evaluation/numeric.js';
+import { InputError } from '../util/errors.js';
+import { configFile, type EpochLog, readRunConfig, readTrainLog } from '../run/run-dir.js';
+import { median } from '../util/numeric.js';
 import { writeFileAtomic } from '../util/files.js';
-import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure } from './figures.js';
-import { renderFigure } from './render.js';
+import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure } from '../render/figures.js';
+import { renderFigure } from '../render/render.js';
 
 /** Hydrographs: all basins when there are at most this many... */
 export const ALL_HYDROGRAPHS_UP_TO = 40;

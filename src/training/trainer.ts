@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { learningRateAt } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
-import type { ComputeBackend } from '../compute/backend.js';
 import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
 import { fitScaler, loadPeriod, normalize, targetStd, trainingSamples } from '../data/dataset.js';
-import { InputError } from '../data/types.js';
-import { RecurrentModel } from '../models/model.js';
+import { InputError } from '../util/errors.js';
+import { createModel } from '../models/create.js';
 import { Random, Streams } from '../util/random.js';
 import {
   lastCompleteEpoch,
@@ -17,9 +16,9 @@ import {
   saveOptimizer,
   saveWeights,
   weightsFile,
-} from './checkpoint.js';
+} from '../run/checkpoint.js';
 import { Adam } from './optimizer.js';
-import { type EpochLog, newRunDir, readRunConfig, readTrainLog, writeRunConfig, writeScaler, writeTrainLog } from './run-dir.js';
+import { type EpochLog, newRunDir, readRunConfig, readTrainLog, writeRunConfig, writeScaler, writeTrainLog } from '../run/run-dir.js';
 import { trainStep } from './step.js';
 
 export interface TrainProgress {
@@ -39,20 +38,6 @@ export interface TrainOptions {
   onStart?: (info: { runDir: string; samples: number; batches: number; startEpoch: number; backend: string }) => void;
   onBatch?: (p: TrainProgress) => void;
   onEpoch?: (log: EpochLog) => void;
-}
-
-/** Builds a model for a config on a backend (parameters uninitialised). */
-export function createModel(config: RunConfig, backend: ComputeBackend): RecurrentModel {
-  return new RecurrentModel(
-    backend,
-    {
-      kind: config.model,
-      dynamicInputs: config.dynamic_inputs.length,
-      staticInputs: config.static_attributes.length,
-      hidden: config.hidden_size,
-    },
-    config.output_dropout,
-  );
 }
 
 /**

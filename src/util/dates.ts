@@ -1,4 +1,4 @@
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 
 const MS_PER_DAY = 86_400_000;
 

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 
 /**
  * Writes a file so that readers only ever see the old or the complete new content: write a temporary file in

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from './files.js';
 
 export interface Tensor {

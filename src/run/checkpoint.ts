@@ -1,9 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import type { RecurrentModel } from '../models/model.js';
 import { readSafetensors, type Tensor, writeSafetensors } from '../util/safetensors.js';
-import type { Adam } from './optimizer.js';
 
 const pad = (epoch: number) => String(epoch).padStart(3, '0');
 export const weightsFile = (runDir: string, epoch: number) => path.join(runDir, `model_epoch${pad(epoch)}.safetensors`);
@@ -32,7 +31,14 @@ export function loadWeights(file: string, model: RecurrentModel): void {
   }
 }
 
-export function saveOptimizer(runDir: string, epoch: number, adam: Adam): void {
+/** What a checkpoint keeps of the optimizer: Adam's moment estimates and step count. */
+export interface OptimizerState {
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  step: number;
+}
+
+export function saveOptimizer(runDir: string, epoch: number, adam: OptimizerState): void {
   writeSafetensors(
     optimizerFile(runDir, epoch),
     { exp_avg: { shape: [adam.m.length], data: adam.m }, exp_avg_sq: { shape: [adam.v.length], data: adam.v } },
@@ -40,7 +46,7 @@ export function saveOptimizer(runDir: string, epoch: number, adam: Adam): void {
   );
 }
 
-export function loadOptimizer(file: string, adam: Adam): void {
+export function loadOptimizer(file: string, adam: OptimizerState): void {
   const { tensors, metadata } = readSafetensors(file);
   const m = tensors.exp_avg;
   const v = tensors.exp_avg_sq;

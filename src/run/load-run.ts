@@ -4,11 +4,11 @@ import type { BackendName } from '../compute/select.js';
 import { createBackend } from '../compute/select.js';
 import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import type { RecurrentModel } from '../models/model.js';
-import { lastWeightsEpoch, loadWeights, weightsFile } from '../training/checkpoint.js';
-import { readRunConfig, readScaler } from '../training/run-dir.js';
-import { createModel } from '../training/trainer.js';
+import { lastWeightsEpoch, loadWeights, weightsFile } from './checkpoint.js';
+import { readRunConfig, readScaler } from './run-dir.js';
+import { createModel } from '../models/create.js';
 
 /** A trained run ready for inference (eval mode). */
 export interface LoadedRun {

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
-import { InputError } from '../data/types.js';
+import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 
 export const configFile = (runDir: string) => path.join(runDir, 'config.yml');
