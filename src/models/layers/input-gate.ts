@@ -1,0 +1,57 @@
+import type { ComputeBackend, FloatArray } from '../../compute/backend.js';
+import type { ParamSlice } from '../layout.js';
+import type { ParameterBuffers } from './parameters.js';
+
+/**
+ * The EA-LSTM's static layer: the input gate i = sigma(x_s W_sh + b_s), computed once per sequence from the static
+ * attributes and handed to every step of the recurrent layer (which then has no input-gate columns of its own).
+ */
+export class InputGateLayer {
+  /** i, [capacity, H] (rows of the current batch first). */
+  gate!: FloatArray;
+  /**
+   * dL/di summed over time, [capacity, H]: the recurrent layer's backward writes it; this layer's backward turns it
+   * in place into dL/d(pre-activation).
+   */
+  dGate!: FloatArray;
+  private readonly weight: number; // weight_sh [S, H]
+  private readonly bias: number; // bias_s [H]
+
+  constructor(
+    private readonly backend: ComputeBackend,
+    private readonly buffers: ParameterBuffers,
+    slices: { weight: ParamSlice; bias: ParamSlice },
+    readonly staticInputs: number,
+    readonly hidden: number,
+  ) {
+    this.weight = slices.weight.offset;
+    this.bias = slices.bias.offset;
+  }
+
+  ensureCapacity(batch: number): void {
+    this.gate = this.backend.alloc(batch * this.hidden);
+    this.dGate = this.backend.alloc(batch * this.hidden);
+  }
+
+  /** staticInput: x_s, [n, S]. */
+  forward(n: number, staticInput: FloatArray): void {
+    const { hidden: h, staticInputs: s } = this;
+    const p = this.buffers.params;
+    const ig = this.gate;
+    for (let b = 0; b < n; b++) for (let j = 0; j < h; j++) ig[b * h + j] = p[this.bias + j];
+    this.backend.gemm(false, false, n, h, s, 1, staticInput, 0, s, p, this.weight, h, 1, ig, 0, h);
+    for (let i = 0; i < n * h; i++) ig[i] = 1 / (1 + Math.exp(-ig[i]));
+  }
+
+  /** Adds the gradients of W_sh and b_s; writes dL/dx_s ([n, S]) into staticInputGrad when it is given. */
+  backward(n: number, staticInput: FloatArray, staticInputGrad: FloatArray | null): void {
+    const { hidden: h, staticInputs: s } = this;
+    const { params: p, grads: gr } = this.buffers;
+    const ig = this.gate;
+    const dpre = this.dGate;
+    for (let i = 0; i < n * h; i++) dpre[i] *= ig[i] * (1 - ig[i]);
+    this.backend.gemm(true, false, s, h, n, 1, staticInput, 0, s, dpre, 0, h, 1, gr, this.weight, h);
+    for (let b = 0; b < n; b++) for (let j = 0; j < h; j++) gr[this.bias + j] += dpre[b * h + j];
+    if (staticInputGrad) this.backend.gemm(false, true, n, s, h, 1, dpre, 0, h, p, this.weight, h, 0, staticInputGrad, 0, s);
+  }
+}

@@ -1,0 +1,183 @@
+import type { ComputeBackend, FloatArray } from '../../compute/backend.js';
+import type { ParamSlice } from '../layout.js';
+import type { ParameterBuffers } from './parameters.js';
+
+export interface LstmLayerShape {
+  /** D: inputs that change every step (the dynamic inputs, or the hidden size of a layer below). */
+  sequenceInputs: number;
+  /** S: inputs constant over a sequence, concatenated to every step (the LSTM's static attributes; else 0). */
+  constantInputs: number;
+  hidden: number;
+  /**
+   * True when the input gate comes from outside, once per sequence (the EA-LSTM): the layer then has the gate
+   * columns [f | o | g]; otherwise it computes its own input gate from [f | o | g | i].
+   */
+  externalInputGate: boolean;
+}
+
+export interface LstmLayerSlices {
+  /** [D + S, G]: the sequence rows first, then the constant ones. */
+  weightIh: ParamSlice;
+  /** [H, G] */
+  weightHh: ParamSlice;
+  /** [G] */
+  bias: ParamSlice;
+  /** [G], a second bias as torch.nn.LSTM has (same model; Adam and clipping see both), or null. */
+  biasHh: ParamSlice | null;
+}
+
+/**
+ * One recurrent layer run over all time steps, from the zero state (torch.nn.LSTM semantics for one layer).
+ * G is the gate width, 3H or 4H. Buffers are allocated for (capacity, T); a forward on n <= capacity sequences
+ * packs its time-major arrays as [T, n, ...].
+ *
+ * Pre-activations are built as ((biases + x_s W_ih[D:]) + x_t W_ih[:D]) + h_{t-1} W_hh: the per-sequence part once,
+ * the input projection of all steps in one product, then one recurrent product per step.
+ */
+export class LstmLayer {
+  readonly gateWidth: number;
+  /** h_0 .. h_T, [T + 1, n, H]; h_0 = 0. The output sequence is h_1 .. h_T (from offset n * H). */
+  hiddens!: FloatArray;
+  /** c_0 .. c_T, [T + 1, n, H]; c_0 = 0. */
+  cells!: FloatArray;
+  /** dL/dh_T, [capacity, H]: the caller writes it before backward (it is then overwritten with dL/dh_t). */
+  dLastHidden!: FloatArray;
+
+  private readonly weightIh: number;
+  private readonly weightHh: number;
+  private readonly bias: number;
+  private readonly biasHh: number | null;
+  private seqLength = 0;
+  private batchSize = 0;
+  private input: FloatArray | null = null;
+  private constantInput: FloatArray | null = null;
+  private inputGate: FloatArray | null = null;
+  /** Per-sequence part of the pre-activations, [capacity, G]. */
+  private constant!: FloatArray;
+  /** Gate activations of every step, [T, n, G]. */
+  private gates!: FloatArray;
+  /** dL/d(pre-activations) of every step, [T, n, G]. */
+  private dGates!: FloatArray;
+  /** dL/dc_t during backward, [capacity, H]. */
+  private dc!: FloatArray;
+  /** dGates summed over time, [capacity, G]. */
+  private dGateSum!: FloatArray;
+  /** [T] ones: the sum over time as a product. */
+  private onesOverTime!: FloatArray;
+
+  constructor(
+    private readonly backend: ComputeBackend,
+    private readonly buffers: ParameterBuffers,
+    slices: LstmLayerSlices,
+    readonly shape: LstmLayerShape,
+  ) {
+    this.gateWidth = (shape.externalInputGate ? 3 : 4) * shape.hidden;
+    this.weightIh = slices.weightIh.offset;
+    this.weightHh = slices.weightHh.offset;
+    this.bias = slices.bias.offset;
+    this.biasHh = slices.biasHh ? slices.biasHh.offset : null;
+  }
+
+  ensureCapacity(batch: number, seqLength: number): void {
+    const h = this.shape.hidden;
+    const g = this.gateWidth;
+    const be = this.backend;
+    this.seqLength = seqLength;
+    this.gates = be.alloc(seqLength * batch * g);
+    this.cells = be.alloc((seqLength + 1) * batch * h);
+    this.hiddens = be.alloc((seqLength + 1) * batch * h);
+    this.constant = be.alloc(batch * g);
+    this.dGates = be.alloc(seqLength * batch * g);
+    this.dLastHidden = be.alloc(batch * h);
+    this.dc = be.alloc(batch * h);
+    this.dGateSum = be.alloc(batch * g);
+    this.onesOverTime = be.alloc(seqLength).fill(1);
+  }
+
+  /**
+   * input: [T, n, D]; constantInput: [n, S] (null when S = 0); inputGate: [n, H] when the gate is external.
+   * The arrays are kept for backward.
+   */
+  forward(n: number, input: FloatArray, constantInput: FloatArray | null, inputGate: FloatArray | null): void {
+    const { sequenceInputs: d, constantInputs: s, hidden: h } = this.shape;
+    const g = this.gateWidth;
+    const t = this.seqLength;
+    const be = this.backend;
+    const p = this.buffers.params;
+    this.batchSize = n;
+    this.input = input;
+    this.constantInput = constantInput;
+    this.inputGate = inputGate;
+
+    const constant = this.constant;
+    const bias = this.bias;
+    const biasHh = this.biasHh;
+    for (let b = 0; b < n; b++) {
+      for (let j = 0; j < g; j++) constant[b * g + j] = biasHh === null ? p[bias + j] : p[bias + j] + p[biasHh + j];
+    }
+    if (s > 0) be.gemm(false, false, n, g, s, 1, constantInput!, 0, s, p, this.weightIh + d * g, g, 1, constant, 0, g);
+
+    const gates = this.gates;
+    const step = n * g;
+    for (let i = 0; i < step; i++) gates[i] = constant[i];
+    for (let k = 1; k < t; k++) gates.copyWithin(k * step, 0, step);
+    be.gemm(false, false, t * n, g, d, 1, input, 0, d, p, this.weightIh, g, 1, gates, 0, g);
+
+    const hs = this.hiddens;
+    const cs = this.cells;
+    hs.fill(0, 0, n * h);
+    cs.fill(0, 0, n * h);
+    for (let k = 0; k < t; k++) {
+      if (k > 0) be.gemm(false, false, n, g, h, 1, hs, k * n * h, h, p, this.weightHh, g, 1, gates, k * step, g);
+      be.cellForward(n, h, gates, k * step, inputGate, cs, k * n * h, cs, (k + 1) * n * h, hs, (k + 1) * n * h);
+    }
+  }
+
+  /** Offset of h_T in `hiddens` (and of c_T in `cells`) after the last forward: [n, H] from there. */
+  get lastOffset(): number {
+    return this.seqLength * this.batchSize * this.shape.hidden;
+  }
+
+  /**
+   * Backpropagation through time from dLastHidden (dL/dh_T). Adds the gradients of this layer's parameters; writes,
+   * when given, dL/d(input) ([T, n, D]), dL/d(constant input) ([n, S]) and dL/d(external input gate) summed over
+   * time ([n, H], overwritten).
+   */
+  backward(targets: { inputGrad: FloatArray | null; constantInputGrad: FloatArray | null; inputGateGrad: FloatArray | null }): void {
+    const n = this.batchSize;
+    const { sequenceInputs: d, constantInputs: s, hidden: h } = this.shape;
+    const g = this.gateWidth;
+    const t = this.seqLength;
+    const be = this.backend;
+    const { params: p, grads: gr } = this.buffers;
+    const dh = this.dLastHidden;
+    const dc = this.dc;
+    const dGates = this.dGates;
+
+    dc.fill(0, 0, n * h);
+    const dig = this.inputGate ? targets.inputGateGrad : null;
+    dig?.fill(0, 0, n * h);
+    const step = n * g;
+    for (let k = t - 1; k >= 0; k--) {
+      be.cellBackward(n, h, this.gates, k * step, this.inputGate, this.cells, k * n * h, this.cells, (k + 1) * n * h, dh, dc, dGates, k * step, dig);
+      if (k > 0) be.gemm(false, true, n, h, g, 1, dGates, k * step, g, p, this.weightHh, g, 0, dh, 0, h);
+    }
+
+    // Weight gradients over all steps in single products: h_{t-1} is hiddens[t] (hiddens[0] = 0).
+    be.gemm(true, false, h, g, t * n, 1, this.hiddens, 0, h, dGates, 0, g, 1, gr, this.weightHh, g);
+    be.gemm(true, false, d, g, t * n, 1, this.input!, 0, d, dGates, 0, g, 1, gr, this.weightIh, g);
+    // Sum over time of dGates ([n, G]) for the biases and the per-sequence inputs.
+    const sum = this.dGateSum;
+    be.gemm(false, false, 1, step, t, 1, this.onesOverTime, 0, t, dGates, 0, step, 0, sum, 0, step);
+    const bias = this.bias;
+    for (let b = 0; b < n; b++) for (let j = 0; j < g; j++) gr[bias + j] += sum[b * g + j];
+    if (this.biasHh !== null) for (let j = 0; j < g; j++) gr[this.biasHh + j] = gr[bias + j];
+
+    if (s > 0) {
+      const wConstant = this.weightIh + d * g;
+      be.gemm(true, false, s, g, n, 1, this.constantInput!, 0, s, sum, 0, g, 1, gr, wConstant, g);
+      if (targets.constantInputGrad) be.gemm(false, true, n, s, g, 1, sum, 0, g, p, wConstant, g, 0, targets.constantInputGrad, 0, s);
+    }
+    if (targets.inputGrad) be.gemm(false, true, t * n, d, g, 1, dGates, 0, g, p, this.weightIh, g, 0, targets.inputGrad, 0, d);
+  }
+}
