@@ -11,6 +11,7 @@ import {
   betaNse,
   CORE_METRIC_NAMES,
   calculateMetrics,
+  calculateMetricsExplained,
   fdcFhv,
   fdcFlv,
   fdcFms,
@@ -242,9 +243,9 @@ describe('paper-code metrics match metrics_golden.json', () => {
     });
   }
 
-  test('paper NSE throws on constant observations, neuralhydrology gives -Infinity/NaN', () => {
+  test('paper NSE throws on constant observations; ours is NaN there (numpy gives -inf or nan)', () => {
     assert.throws(() => paperNse([1, 1, 1], [1, 2, 3]), /not defined/);
-    assert.equal(nse([1, 1, 1], [1, 2, 3]), Number.NEGATIVE_INFINITY);
+    assert.ok(Number.isNaN(nse([1, 1, 1], [1, 2, 3])));
     assert.ok(Number.isNaN(nse([1, 1, 1], [1, 1, 1])));
   });
 });
@@ -297,5 +298,64 @@ describe('calculateMetrics', () => {
     for (const name of METRIC_NAMES) assert.ok(Number.isNaN(out[name]), name);
     assert.throws(() => calculateMetrics(obs, sim, c.dates, ['Alpha-NSE' as never]), /Unknown metric/);
     assert.throws(() => calculateMetrics(obs, sim.slice(1), c.dates), RangeError);
+  });
+});
+
+describe('undefined metrics are NaN with a reason, never ±Infinity or a 1e-6-guard artefact', () => {
+  const days = 120;
+  const varying = Array.from({ length: days }, (_, i) => 1 + Math.sin(i / 7) ** 2 * 4);
+
+  test('constant observed flow: NSE, alpha/beta-NSE, KGE, FMS, FLV undefined (were -Infinity, 7e7, -9e10)', () => {
+    const obs = varying.map(() => 2.5);
+    for (const variant of ['nh', 'paper'] as const) {
+      const { values, reasons } = calculateMetricsExplained(obs, varying, null, CORE_METRIC_NAMES, { fdcVariant: variant });
+      for (const m of CORE_METRIC_NAMES) {
+        if (m === 'FHV') continue; // the bias of the highest flows is defined
+        assert.ok(Number.isNaN(values[m]), `${variant} ${m}: expected NaN, got ${values[m]}`);
+        assert.equal(reasons[m], `constant observed flow (2.5 on all ${days} days)`, `${variant} ${m}`);
+      }
+      assert.ok(Number.isFinite(values.FHV) && reasons.FHV === undefined);
+    }
+    // the raw functions agree: no value where neuralhydrology's guards produced huge numbers
+    assert.ok(Number.isNaN(fdcFms(obs, varying)) && Number.isNaN(fdcFlv(obs, varying)) && Number.isNaN(paperFdcFms(obs, varying)));
+    assert.ok(Number.isNaN(alphaNse(obs, varying)) && Number.isNaN(betaNse(obs, varying)));
+  });
+
+  test('a one-day period: every metric undefined, with the reason', () => {
+    const { values, reasons } = calculateMetricsExplained([1.2], [1.0], [dayNumber(2001, 10, 1)]);
+    for (const m of METRIC_NAMES) {
+      if (['MSE', 'RMSE', 'beta_kge', 'missed_peaks'].includes(m)) continue; // defined on one day
+      assert.ok(Number.isNaN(values[m]), `${m}: expected NaN, got ${values[m]}`);
+      assert.equal(reasons[m], 'only 1 day with both an observed and a simulated value', m);
+    }
+    assert.ok(Number.isNaN(fdcFlv([1.2], [1.0])), 'FLV of one day is not 0 ("perfect")');
+  });
+
+  test('short series: FHV has no top 2% below 25 days, in both variants (the paper code says 0.0)', () => {
+    const obs = varying.slice(0, 20);
+    const sim = obs.map((v) => v * 1.1);
+    for (const variant of ['nh', 'paper'] as const) {
+      const { values, reasons } = calculateMetricsExplained(obs, sim, null, ['NSE', 'FHV'], { fdcVariant: variant });
+      assert.ok(Number.isFinite(values.NSE));
+      assert.ok(Number.isNaN(values.FHV), variant);
+      assert.equal(reasons.FHV, 'too few days (20) for the highest 2% of the flow duration curve (at least 25 needed)');
+      assert.equal(reasons.NSE, undefined);
+    }
+  });
+
+  test('a flat low-flow segment (zero flow on a third of the days) leaves FLV undefined, other metrics defined', () => {
+    const obs = varying.map((v, i) => (i % 3 === 0 ? 0 : v));
+    const { values, reasons } = calculateMetricsExplained(obs, varying, null, CORE_METRIC_NAMES);
+    assert.ok(Number.isNaN(values.FLV));
+    assert.equal(reasons.FLV, 'the observed flow duration curve is flat over its lowest 30%');
+    for (const m of ['NSE', 'KGE', 'FHV', 'FMS'] as const) assert.ok(Number.isFinite(values[m]), m);
+  });
+
+  test('no valid pair at all: every metric NaN, one reason', () => {
+    const { values, reasons } = calculateMetricsExplained([Number.NaN, 1], [1, Number.NaN], null, CORE_METRIC_NAMES);
+    for (const m of CORE_METRIC_NAMES) {
+      assert.ok(Number.isNaN(values[m]));
+      assert.equal(reasons[m], 'no day with both an observed and a simulated value');
+    }
   });
 });

@@ -9,9 +9,11 @@
  * - Inputs are plain number arrays or Float64Arrays of equal length (obs first, sim second), in float64.
  * - neuralhydrology functions first drop every pair where obs or sim is NaN; all positions (FDC indices,
  *   peak indices) refer to the compacted series.
- * - Undefined results come out as NaN (never 0, never an exception), e.g. FHV with an empty top set.
- *   Where neuralhydrology would crash on a degenerate input (an IndexError on an empty or one-element series,
- *   np.percentile of an empty array), we return NaN instead.
+ * - Undefined results come out as NaN (never 0, never ±Infinity, never an exception), e.g. FHV with an empty
+ *   top set. Where neuralhydrology would crash on a degenerate input (an IndexError on an empty or one-element
+ *   series, np.percentile of an empty array), we return NaN instead. Where it divides by zero or by one of its
+ *   1e-6 guards (constant observations: NSE -inf, FMS ~1e8, FLV ~-1e11; see test/fixtures/README.md), the
+ *   metric is undefined and we return NaN too. {@link calculateMetricsExplained} says why, per metric.
  * - Dates for the peak metrics are day numbers (days since 1970-01-01, as in src/util/dates.ts) or ISO
  *   `YYYY-MM-DD` strings, one per time step, daily resolution. They are only used to detect windows that
  *   span missing days; without dates the input's steps are taken to be consecutive days (so gaps left by
@@ -117,7 +119,7 @@ function minOf(x: NumArray): number {
 // ---------------------------------------------------------------------------------------------------------
 // neuralhydrology metrics
 
-/** Nash–Sutcliffe efficiency: 1 − Σ(sim−obs)²/Σ(obs−mean obs)². −Infinity/NaN when obs is constant. */
+/** Nash–Sutcliffe efficiency: 1 − Σ(sim−obs)²/Σ(obs−mean obs)². NaN when obs is constant (numpy: −inf or nan). */
 export function nse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
   const m = mean(v.obs);
@@ -127,7 +129,7 @@ export function nse(obs: NumArray, sim: NumArray): number {
     den += (v.obs[i] - m) ** 2;
     num += (v.sim[i] - v.obs[i]) ** 2;
   }
-  return 1 - num / den; // 0/0 = NaN for an empty series, x/0 = Infinity for constant obs
+  return den === 0 ? Number.NaN : 1 - num / den;
 }
 
 /** Mean squared error. */
@@ -143,22 +145,27 @@ export function rmse(obs: NumArray, sim: NumArray): number {
   return Math.sqrt(mse(obs, sim));
 }
 
-/** α-NSE: std(sim)/std(obs), population standard deviations. */
+/** a/b, NaN where b is 0 (numpy's ±inf and nan there are no value: the ratio is undefined). */
+function ratio(a: number, b: number): number {
+  return b === 0 ? Number.NaN : a / b;
+}
+
+/** α-NSE: std(sim)/std(obs), population standard deviations; NaN for constant obs. */
 export function alphaNse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
-  return stdPopulation(v.sim) / stdPopulation(v.obs);
+  return ratio(stdPopulation(v.sim), stdPopulation(v.obs));
 }
 
-/** β-NSE: (mean(sim) − mean(obs))/std(obs). */
+/** β-NSE: (mean(sim) − mean(obs))/std(obs); NaN for constant obs. */
 export function betaNse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
-  return (mean(v.sim) - mean(v.obs)) / stdPopulation(v.obs);
+  return ratio(mean(v.sim) - mean(v.obs), stdPopulation(v.obs));
 }
 
-/** β-KGE: mean(sim)/mean(obs). */
+/** β-KGE: mean(sim)/mean(obs); NaN when mean(obs) is 0. */
 export function betaKge(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
-  return mean(v.sim) / mean(v.obs);
+  return ratio(mean(v.sim), mean(v.obs));
 }
 
 /**
@@ -201,8 +208,8 @@ export function kge(obs: NumArray, sim: NumArray, weights: readonly [number, num
   const v = maskValid(obs, sim);
   if (v.obs.length < 2) return Number.NaN;
   const r = pearsonClean(v.obs, v.sim);
-  const alpha = stdPopulation(v.sim) / stdPopulation(v.obs);
-  const beta = mean(v.sim) / mean(v.obs);
+  const alpha = ratio(stdPopulation(v.sim), stdPopulation(v.obs));
+  const beta = ratio(mean(v.sim), mean(v.obs));
   const value = weights[0] * (r - 1) ** 2 + weights[1] * (alpha - 1) ** 2 + weights[2] * (beta - 1) ** 2;
   return 1 - Math.sqrt(value);
 }
@@ -221,7 +228,7 @@ export function fdcFhv(obs: NumArray, sim: NumArray, h = 0.02): number {
   const o = sortDescending(v.obs);
   const s = sortDescending(v.sim);
   const k = roundHalfEven(h * o.length);
-  return (sum(s.subarray(0, k).map((x, i) => x - o[i])) / sum(o.subarray(0, k))) * 100;
+  return ratio(sum(s.subarray(0, k).map((x, i) => x - o[i])), sum(o.subarray(0, k))) * 100;
 }
 
 /** neuralhydrology's zero handling before FMS/FLV logs: sim ≤ 0 → 1e-6 and obs == 0 → 1e-6 (in place). */
@@ -252,6 +259,8 @@ export function fdcFms(obs: NumArray, sim: NumArray, lower = 0.2, upper = 0.7): 
   const qsmUpper = Math.log(at(s, iu));
   const qomLower = Math.log(at(o, il));
   const qomUpper = Math.log(at(o, iu));
+  // a flat observed mid-segment has no slope to compare with: neuralhydrology's 1e-6 guard gives ~1e8 %
+  if (qomLower === qomUpper) return Number.NaN;
   return (((qsmLower - qsmUpper) - (qomLower - qomUpper)) / (qomLower - qomUpper + 1e-6)) * 100;
 }
 
@@ -282,6 +291,9 @@ function lowSegmentBias(logObs: Float64Array, logSim: Float64Array): number {
   const minO = minOf(logObs);
   const qsl = sum(logSim.map((x) => x - minS));
   const qol = sum(logObs.map((x) => x - minO));
+  // a flat observed low segment (constant or all-zero low flows, one day) has no volume to compare with: the
+  // references' 1e-6 guard gives ~-1e11 %, or 0 ("perfect") for a one-day series
+  if (qol === 0) return Number.NaN;
   return ((-1 * (qsl - qol)) / (qol + 1e-6)) * 100;
 }
 
@@ -455,6 +467,7 @@ export function paperFdcFms(obs: NumArray, sim: NumArray, m1 = 0.2, m2 = 0.7): n
   const qsm2 = Math.log(at(s, i2) + 1e-6);
   const qom1 = Math.log(at(o, i1) + 1e-6);
   const qom2 = Math.log(at(o, i2) + 1e-6);
+  if (qom1 === qom2) return Number.NaN; // flat observed mid-segment, as fdcFms
   return (((qsm1 - qsm2) - (qom1 - qom2)) / (qom1 - qom2 + 1e-6)) * 100;
 }
 
@@ -483,8 +496,84 @@ export interface CalculateMetricsOptions {
   fdcVariant?: FdcVariant;
 }
 
+/** The metrics of one basin, and for each metric without a defined value (NaN) the reason, in words. */
+export interface ExplainedMetrics<N extends string = MetricName> {
+  values: Record<N, number>;
+  reasons: Partial<Record<N, string>>;
+}
+
+const isConstant = (x: Float64Array): boolean => x.every((v) => v === x[0]);
+const shortNumber = (v: number): string => String(Number(v.toPrecision(4)));
+
 /**
- * Computes the named metrics (default: all of {@link METRIC_NAMES}) with default arguments.
+ * Why `name` has no defined value on the pairs it was computed on (`obs`, `sim`: after masking, or after the
+ * paper's prefilter for its FDC metrics), or null when `value` is a defined value. The data's own defects come
+ * first (no pairs, one day, constant observations), then the metric's specific condition.
+ */
+function undefinedReason(name: MetricName, obs: Float64Array, sim: Float64Array, value: number, variant: FdcVariant): string | null {
+  const n = obs.length;
+  // the paper's FHV reads an empty top set as 0 (its 1e-6 guard); it has no value there either
+  const emptyTopSet = name === 'FHV' && roundHalfEven(0.02 * n) === 0;
+  if (Number.isFinite(value) && !emptyTopSet) return null;
+  if (n === 0) return 'no day with both an observed and a simulated value';
+  if (n === 1) return 'only 1 day with both an observed and a simulated value';
+  if (isConstant(obs) && name !== 'MSE' && name !== 'RMSE') return `constant observed flow (${shortNumber(obs[0])} on all ${n} days)`;
+  switch (name) {
+    case 'FHV':
+      return emptyTopSet
+        ? `too few days (${n}) for the highest 2% of the flow duration curve (at least 25 needed)`
+        : 'no observed flow on the highest 2% of the flow duration curve';
+    case 'FMS':
+      if (obs.some((v) => v < 0) || (variant === 'paper' && sim.some((v) => v < 0))) return 'negative flow values (no logarithm)';
+      return 'the observed flow duration curve is flat between 20% and 70% exceedance';
+    case 'FLV':
+      if (obs.some((v) => v < 0) || (variant === 'paper' && sim.some((v) => v < 0))) return 'negative flow values (no logarithm)';
+      return 'the observed flow duration curve is flat over its lowest 30%';
+    case 'pearson_r':
+    case 'KGE':
+      if (isConstant(sim)) return `constant simulated flow (${shortNumber(sim[0])} on all ${n} days)`;
+      return mean(obs) === 0 ? 'the mean observed flow is 0' : 'not defined for this series';
+    case 'beta_kge':
+      return 'the mean observed flow is 0';
+    case 'peak_timing':
+      return 'no observed peak with 3 complete days on each side';
+    case 'peak_mape':
+      return obs.some((v) => v === 0) ? 'an observed peak of 0' : 'no observed peak';
+    default:
+      return 'not defined for this series';
+  }
+}
+
+/**
+ * {@link calculateMetrics} with the reason for every metric that has no defined value. This is where the one
+ * rule for undefined metrics is applied: a metric is either a finite number or missing (NaN) with a reason.
+ */
+export function calculateMetricsExplained<N extends MetricName = MetricName>(
+  obs: NumArray,
+  sim: NumArray,
+  dates: DateSeries | null | undefined,
+  names: readonly N[] = METRIC_NAMES as readonly MetricName[] as readonly N[],
+  options: CalculateMetricsOptions = {},
+): ExplainedMetrics<N> {
+  const values = computeMetrics(obs, sim, dates, names, options);
+  const variant = options.fdcVariant ?? 'nh';
+  const valid = maskValid(obs, sim);
+  const paper = variant === 'paper' ? paperPrefilter(obs, sim) : null;
+  const reasons: Partial<Record<N, string>> = {};
+  for (const name of names) {
+    const pairs = paper && (name === 'FHV' || name === 'FMS' || name === 'FLV') ? paper : valid;
+    const reason = undefinedReason(name, pairs.obs, pairs.sim, values[name], variant);
+    if (reason !== null) {
+      values[name] = Number.NaN;
+      reasons[name] = reason;
+    }
+  }
+  return { values, reasons };
+}
+
+/**
+ * Computes the named metrics (default: all of {@link METRIC_NAMES}) with default arguments; a metric that is
+ * undefined on the data is NaN (see {@link calculateMetricsExplained} for the reasons).
  * neuralhydrology raises AllNaNError when obs or sim is entirely NaN, and its tester then records NaN for
  * every metric; here every metric simply comes out NaN (missed_peaks too: its "no observed peak → 0" rule
  * needs a non-empty series).
@@ -497,6 +586,17 @@ export function calculateMetrics<N extends MetricName = MetricName>(
   dates: DateSeries | null | undefined,
   names: readonly N[] = METRIC_NAMES as readonly MetricName[] as readonly N[],
   options: CalculateMetricsOptions = {},
+): Record<N, number> {
+  return calculateMetricsExplained(obs, sim, dates, names, options).values;
+}
+
+/** The metric functions' values, before the undefined-metric rule. */
+function computeMetrics<N extends MetricName>(
+  obs: NumArray,
+  sim: NumArray,
+  dates: DateSeries | null | undefined,
+  names: readonly N[],
+  options: CalculateMetricsOptions,
 ): Record<N, number> {
   validateInputs(obs, sim);
   const variant = options.fdcVariant ?? 'nh';

@@ -1,4 +1,95 @@
-/** A number for a CSV cell: up to `digits` significant digits, NaN as an empty cell. */
+/**
+ * The project's one CSV dialect, for every file it writes and reads (metrics.csv, predictions, signatures,
+ * comparison tables, published per-basin metrics): comma-separated, RFC 4180 quotes where a field needs them,
+ * numbers with up to 10 significant digits, and one missing-value rule: an empty cell or nan (any case, with a
+ * sign) is a missing value, read as NaN and written as an empty cell.
+ */
+import { InputError } from './errors.js';
+import { readTextLines } from './files.js';
+
+/** A number for a CSV cell: up to `digits` significant digits; NaN (and ±Infinity: no defined value) as an empty cell. */
 export function csvNumber(v: number, digits = 10): string {
-  return Number.isNaN(v) ? '' : String(Number(v.toPrecision(digits)));
+  return Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : '';
+}
+
+/** A CSV field, quoted when it needs to be. */
+export function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Splits one CSV line (RFC 4180 quotes allowed). */
+export function splitCsvLine(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+/** True for a cell that holds a missing value: empty, or nan in any case (with an optional sign). */
+export function isMissingCell(text: string): boolean {
+  const t = text.trim();
+  return t === '' || /^[+-]?nan$/i.test(t);
+}
+
+/**
+ * Parses a number cell: a missing value (see isMissingCell) is NaN. `inf`/`infinity` (any case, signed) is an
+ * error, unless `infinite: 'missing'` (a metric file written by a tool that stores an undefined metric as
+ * -inf): then it is a missing value too. Anything else that is not a number is an error naming the file, line
+ * and column.
+ */
+export function parseNumberCell(
+  text: string,
+  file: string,
+  line: number,
+  column: string,
+  options: { infinite?: 'error' | 'missing' } = {},
+): number {
+  if (isMissingCell(text)) return Number.NaN;
+  const t = text.trim();
+  if (/^[+-]?inf(inity)?$/i.test(t) && options.infinite === 'missing') return Number.NaN;
+  const v = Number(t);
+  if (!Number.isFinite(v)) throw new InputError(`${file}:${line}: column ${column}: '${text}' is not a finite number`);
+  return v;
+}
+
+/** A CSV file split into a header and rows; every row has as many fields as the header. */
+export interface CsvTable {
+  file: string;
+  header: string[];
+  /** `line` is the 1-based line number in the file, for messages. */
+  rows: { line: number; cells: string[] }[];
+}
+
+/**
+ * Reads a CSV file with a header line. `expected` describes the header for the error of an empty file (e.g.
+ * 'date,qobs,qsim'). A row with another field count than the header is an error naming the file and line.
+ */
+export function readCsvTable(file: string, expected: string): CsvTable {
+  const lines = readTextLines(file);
+  if (lines.length === 0) throw new InputError(`${file}: empty file (expected a header ${expected})`);
+  const header = splitCsvLine(lines[0]).map((h) => h.trim());
+  const rows: CsvTable['rows'] = [];
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    const cells = splitCsvLine(lines[i]);
+    if (cells.length !== header.length) throw new InputError(`${file}:${i + 1}: ${cells.length} fields, the header has ${header.length}`);
+    rows.push({ line: i + 1, cells });
+  }
+  return { file, header, rows };
 }
