@@ -2,6 +2,8 @@
 //   build/wasm/kernels-simd.wasm     v128 SIMD (runs on any Node >= 20)
 //   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; Node 20 needs --experimental-wasm-relaxed-simd)
 // src/compute/wasm.ts loads them from the package root (from src/ under tsx and from dist/ alike).
+// The kernels' argument-block constants come from the table in src/compute/wasm/abi.ts (also read by wasm.ts):
+// it is transpiled with the typescript dev dependency and handed to asc as the module './abi'.
 // Runs from the "build:wasm" script, which "build" and "prepare" (so `npm install` on a clone) call first.
 // Without the assemblyscript dev dependency it warns and exits 0: the other backends still work.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'src', 'compute', 'wasm', 'kernels.as');
+const abiSource = join(root, 'src', 'compute', 'wasm', 'abi.ts');
 const outDir = join(root, 'build', 'wasm');
 
 let asc;
@@ -20,10 +23,25 @@ try {
   process.exit(0);
 }
 
+/** The AssemblyScript text of the argument-block constants, from abi.ts (plain TypeScript, no imports). */
+async function abiConstants() {
+  const ts = (await import('typescript')).default;
+  const js = ts.transpileModule(readFileSync(abiSource, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const abi = await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`);
+  return abi.assemblyScriptConstants();
+}
+
 mkdirSync(outDir, { recursive: true });
 const text = readFileSync(source, 'utf8');
-// asc only reads .ts entry files: hand it the .as source under a virtual name.
+const abiText = await abiConstants();
+// asc only reads .ts files: hand it the .as source and the generated constants under virtual names.
 const entry = 'kernels.ts';
+const files = new Map([
+  [entry, text],
+  ['abi.ts', abiText],
+]);
 
 const common = [
   entry,
@@ -50,7 +68,7 @@ for (const { file, extra } of variants) {
   if (wat) args.push('-t', out.replace(/\.wasm$/, '.wat'));
   const stderr = [];
   const { error } = await asc.main(args, {
-    readFile: (name) => (name === entry ? text : null),
+    readFile: (name) => files.get(name) ?? null,
     stderr: { write: (s) => stderr.push(String(s)) },
   });
   if (error) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
 import type { ComputeBackend, FloatArray } from './backend.js';
+import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
  * The WebAssembly SIMD float32 backend: GEMM and the fused LSTM-cell kernels written in AssemblyScript
@@ -42,7 +43,7 @@ export interface WasmBackendOptions {
 // ---- memory layout (bytes) ---------------------------------------------------------------------------------------
 // [0, 256) unused (keeps address 0, the kernels' "no buffer", out of every allocation)
 const CTRL = 256; // control block: Int32 slots below, then the 64-bit claim word at CTRL + 16
-const ARGS = 512; // argument block read by kernels.as (see its A_/G_/L_ byte offsets)
+const ARGS = 512; // argument block read by kernels.as (slots: wasm/abi.ts)
 const SCRATCH = 4096; // per-thread packing buffers from here
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
@@ -54,18 +55,6 @@ const C_DONE = 1; // chunks finished in the current job; the main thread sleeps 
 const C_ERROR = 2; // set by a worker whose kernel call threw
 const C_QUIT = 3; // set by close()
 const CLAIM_INDEX = 2; // BigInt64 index of the claim word: generation << 32 | chunks << 16 | next chunk
-
-// Argument block Int32 slots (kernels.as byte offset / 4).
-const A_OP = 0;
-const A_SPLIT = 1;
-const A_SCRATCH = 2;
-const A_SCRATCH_STRIDE = 3;
-const A_CHUNK = 18;
-const A_CLAIM = 19;
-const A_DONE = 20;
-const OP_GEMM = 1;
-const OP_CELL_FORWARD = 2;
-const OP_CELL_BACKWARD = 3;
 
 /** Below this many multiply-adds a gemm runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_FMAS = 1 << 20;
@@ -82,6 +71,7 @@ interface KernelExports {
   TILE_ROWS: WebAssembly.Global;
   TILE_COLS: WebAssembly.Global;
   VECTOR_CHUNK: WebAssembly.Global;
+  ABI_HASH?: WebAssembly.Global;
 }
 
 const modules = new Map<WasmVariant, WebAssembly.Module | null>();
@@ -168,6 +158,9 @@ export class WasmBackend implements ComputeBackend {
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     const exports = instance.exports as unknown as KernelExports;
+    if (exports.ABI_HASH?.value !== abiHash()) {
+      throw new Error(`the compiled ${name} kernels use another argument layout than src/compute/wasm/abi.ts (stale build: run \`npm run build:wasm\`)`);
+    }
     this.run = exports.run;
     this.tileRows = Number(exports.TILE_ROWS.value);
     this.tileCols = Number(exports.TILE_COLS.value);
@@ -179,12 +172,12 @@ export class WasmBackend implements ComputeBackend {
     const buffer = this.memory.buffer;
     this.ctrl = new Int32Array(buffer, CTRL, 4);
     this.claim = new BigInt64Array(buffer, CTRL, 3);
-    this.argI32 = new Int32Array(buffer, ARGS, 32);
-    this.argF32 = new Float32Array(buffer, ARGS, 32);
-    this.argI32[A_SCRATCH] = SCRATCH;
-    this.argI32[A_SCRATCH_STRIDE] = scratchStride;
-    this.argI32[A_CLAIM] = CTRL + 8 * CLAIM_INDEX;
-    this.argI32[A_DONE] = CTRL + 4 * C_DONE;
+    this.argI32 = new Int32Array(buffer, ARGS, ARGUMENT_SLOTS);
+    this.argF32 = new Float32Array(buffer, ARGS, ARGUMENT_SLOTS);
+    this.argI32[JOB.SCRATCH] = SCRATCH;
+    this.argI32[JOB.SCRATCH_STRIDE] = scratchStride;
+    this.argI32[JOB.CLAIM] = CTRL + 8 * CLAIM_INDEX;
+    this.argI32[JOB.DONE] = CTRL + 4 * C_DONE;
 
     for (let tid = 1; tid < threads; tid++) {
       const worker = new Worker(WORKER_SOURCE, {
@@ -236,20 +229,20 @@ export class WasmBackend implements ComputeBackend {
     const args = this.argI32;
     const f = this.argF32;
     const kk = k > 0 ? k : 0;
-    args[4] = transA ? 1 : 0;
-    args[5] = transB ? 1 : 0;
-    args[6] = m;
-    args[7] = n;
-    args[8] = kk;
-    f[9] = alpha;
-    args[10] = kk > 0 ? this.address(a, aOff, transA ? kk : m, transA ? m : kk, lda, 'a') : 0;
-    args[11] = lda;
-    args[12] = kk > 0 ? this.address(b, bOff, transB ? n : kk, transB ? kk : n, ldb, 'b') : 0;
-    args[13] = ldb;
-    f[14] = beta;
-    args[15] = this.address(c, cOff, m, n, ldc, 'c');
-    args[16] = ldc;
-    args[A_OP] = OP_GEMM;
+    args[GEMM.TRANS_A] = transA ? 1 : 0;
+    args[GEMM.TRANS_B] = transB ? 1 : 0;
+    args[GEMM.M] = m;
+    args[GEMM.N] = n;
+    args[GEMM.K] = kk;
+    f[GEMM.ALPHA] = alpha;
+    args[GEMM.A] = kk > 0 ? this.address(a, aOff, transA ? kk : m, transA ? m : kk, lda, 'a') : 0;
+    args[GEMM.LDA] = lda;
+    args[GEMM.B] = kk > 0 ? this.address(b, bOff, transB ? n : kk, transB ? kk : n, ldb, 'b') : 0;
+    args[GEMM.LDB] = ldb;
+    f[GEMM.BETA] = beta;
+    args[GEMM.C] = this.address(c, cOff, m, n, ldc, 'c');
+    args[GEMM.LDC] = ldc;
+    args[JOB.OP] = OPS.GEMM;
     // Cut C into column blocks (or row blocks when it is taller than wide) on micro-tile bounds. Each block packs
     // the whole of the other operand's panel again, so blocks stay wide; when that operand is large (the weight
     // gradients' k = T x batch) there are fewer of them.
@@ -261,8 +254,8 @@ export class WasmBackend implements ComputeBackend {
     const perThread = (byRows ? n : m) * kk > 1 << 20 ? 2 : CHUNKS_PER_THREAD;
     const minUnits = m === 1 ? 1 : 4;
     const chunk = threads === 1 ? unit * units : unit * Math.max(minUnits, Math.ceil(units / (threads * perThread)));
-    args[A_SPLIT] = byRows ? 1 : 0;
-    args[A_CHUNK] = chunk;
+    args[JOB.SPLIT] = byRows ? 1 : 0;
+    args[JOB.CHUNK] = chunk;
     this.dispatch(Math.ceil(extent / chunk), threads > 1);
   }
 
@@ -282,12 +275,12 @@ export class WasmBackend implements ComputeBackend {
     const width = (inputGate ? 3 : 4) * hidden;
     const rows = batch * hidden;
     const args = this.argI32;
-    args[4] = batch;
-    args[5] = hidden;
-    args[6] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
-    args[7] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
-    args[8] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
-    args[9] = this.address(c, cOff, 1, rows, 0, 'c');
+    args[CELL.BATCH] = batch;
+    args[CELL.HIDDEN] = hidden;
+    args[CELL.GATES] = this.address(gates, gatesOff, 1, batch * width, 0, 'gates');
+    args[CELL.INPUT_GATE] = inputGate ? this.address(inputGate, 0, 1, rows, 0, 'inputGate') : 0;
+    args[CELL.C_PREV] = this.address(cPrev, cPrevOff, 1, rows, 0, 'cPrev');
+    args[CELL.C] = this.address(c, cOff, 1, rows, 0, 'c');
     return rows;
   }
 
@@ -307,8 +300,8 @@ export class WasmBackend implements ComputeBackend {
     if (!(batch > 0 && hidden > 0)) return;
     const rows = this.setCellArgs(batch, hidden, gates, gatesOff, inputGate, cPrev, cPrevOff, c, cOff);
     const args = this.argI32;
-    args[10] = this.address(h, hOff, 1, rows, 0, 'h');
-    args[A_OP] = OP_CELL_FORWARD;
+    args[CELL.H] = this.address(h, hOff, 1, rows, 0, 'h');
+    args[JOB.OP] = OPS.CELL_FORWARD;
     this.dispatchRows(batch, rows >= PARALLEL_MIN_CELLS);
   }
 
@@ -332,12 +325,12 @@ export class WasmBackend implements ComputeBackend {
     const rows = this.setCellArgs(batch, hidden, gates, gatesOff, inputGate, cPrev, cPrevOff, c, cOff);
     const width = (inputGate ? 3 : 4) * hidden;
     const args = this.argI32;
-    args[10] = this.address(dh, 0, 1, rows, 0, 'dh');
-    args[11] = this.address(dc, 0, 1, rows, 0, 'dc');
-    args[12] = this.address(dGates, dGatesOff, 1, batch * width, 0, 'dGates');
+    args[CELL.DH] = this.address(dh, 0, 1, rows, 0, 'dh');
+    args[CELL.DC] = this.address(dc, 0, 1, rows, 0, 'dc');
+    args[CELL.DGATES] = this.address(dGates, dGatesOff, 1, batch * width, 0, 'dGates');
     // dL/d(input gate) goes to dInputGate for the EA-LSTM (dropped when it is null); the LSTM's is in dGates.
-    args[13] = inputGate && dInputGate ? this.address(dInputGate, 0, 1, rows, 0, 'dInputGate') : 0;
-    args[A_OP] = OP_CELL_BACKWARD;
+    args[CELL.DINPUT_GATE] = inputGate && dInputGate ? this.address(dInputGate, 0, 1, rows, 0, 'dInputGate') : 0;
+    args[JOB.OP] = OPS.CELL_BACKWARD;
     this.dispatchRows(batch, rows >= PARALLEL_MIN_CELLS);
   }
 
@@ -358,7 +351,7 @@ export class WasmBackend implements ComputeBackend {
   private dispatchRows(batch: number, parallel: boolean): void {
     const threads = parallel ? this.threads : 1;
     const chunk = threads === 1 ? batch : Math.ceil(batch / (threads * CHUNKS_PER_THREAD));
-    this.argI32[A_CHUNK] = chunk;
+    this.argI32[JOB.CHUNK] = chunk;
     this.dispatch(Math.ceil(batch / chunk), threads > 1);
   }
 

@@ -11,46 +11,18 @@
 // Built twice: plain SIMD (f32x4.mul + f32x4.add) and relaxed SIMD (f32x4.relaxed_madd, a fused multiply-add on
 // x86 with FMA); ASC_FEATURE_RELAXED_SIMD is a compile-time constant.
 
-// ---- argument block (byte offsets of i32 slots; alpha/beta as f32) ----------------------------------------------
+// ---- argument block ---------------------------------------------------------------------------------------------
+// Byte offsets of the job's i32/f32 slots (A_* every job, G_* gemm, L_* cell steps) and the OP_* job kinds, generated
+// by scripts/build-wasm.mjs from the table in src/compute/wasm/abi.ts, which wasm.ts writes the arguments by.
+// ABI_HASH lets wasm.ts refuse a module compiled from another version of that table.
 
-const OP_GEMM: i32 = 1;
-const OP_CELL_FORWARD: i32 = 2;
-const OP_CELL_BACKWARD: i32 = 3;
-
-// common
-const A_OP: usize = 0;
-const A_SPLIT: usize = 4; // gemm: 0 = chunks are column blocks, 1 = row blocks
-const A_SCRATCH: usize = 8; // byte address of thread 0's scratch area
-const A_SCRATCH_STRIDE: usize = 12; // bytes between threads' scratch areas
-const A_CHUNK: usize = 72; // columns / rows per chunk
-const A_CLAIM: usize = 76; // byte address of the claim word (i64: generation << 32 | chunks << 16 | next chunk)
-const A_DONE: usize = 80; // byte address of the finished-chunk counter (i32)
-// gemm
-const G_TRANS_A: usize = 16;
-const G_TRANS_B: usize = 20;
-const G_M: usize = 24;
-const G_N: usize = 28;
-const G_K: usize = 32;
-const G_ALPHA: usize = 36;
-const G_A: usize = 40;
-const G_LDA: usize = 44;
-const G_B: usize = 48;
-const G_LDB: usize = 52;
-const G_BETA: usize = 56;
-const G_C: usize = 60;
-const G_LDC: usize = 64;
-// cells
-const L_BATCH: usize = 16;
-const L_HIDDEN: usize = 20;
-const L_GATES: usize = 24;
-const L_INPUT_GATE: usize = 28; // 0: none (LSTM)
-const L_C_PREV: usize = 32;
-const L_C: usize = 36;
-const L_H: usize = 40; // forward: h out
-const L_DH: usize = 40; // backward: dh in
-const L_DC: usize = 44;
-const L_DGATES: usize = 48;
-const L_DINPUT_GATE: usize = 52;
+import {
+  OP_GEMM, OP_CELL_FORWARD, OP_CELL_BACKWARD,
+  A_OP, A_SPLIT, A_SCRATCH, A_SCRATCH_STRIDE, A_CHUNK, A_CLAIM, A_DONE,
+  G_TRANS_A, G_TRANS_B, G_M, G_N, G_K, G_ALPHA, G_A, G_LDA, G_B, G_LDB, G_BETA, G_C, G_LDC,
+  L_BATCH, L_HIDDEN, L_GATES, L_INPUT_GATE, L_C_PREV, L_C, L_H, L_DH, L_DC, L_DGATES, L_DINPUT_GATE,
+} from './abi';
+export { ABI_HASH } from './abi';
 
 // ---- blocking ---------------------------------------------------------------------------------------------------
 
