@@ -1,17 +1,67 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadNativeBackend } from '../src/compute/native.js';
+import { loadAddonFrom, loadNativeBackend, openNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { goldenSuite } from './helpers/golden-suite.js';
 import { abs64, assertClose, f64 } from './helpers/close.js';
 import { rand32, rng } from './helpers/random.js';
 
-const native = loadNativeBackend();
-const skip = native
-  ? false
-  : 'native addon not built (native/build/Release/ealstm_native.node missing): run `node scripts/build-native.mjs` ' +
-    '(needs a C compiler and libopenblas-dev; EALSTM_NATIVE_VERBOSE=1 shows why it failed)';
+const loaded = openNativeBackend();
+const native = loaded.backend;
+const skip = native ? false : `native backend unavailable: ${loaded.reason}`;
 if (!native) console.log(`skipping the native backend tests: ${skip}`);
+
+describe('native addon loading says why it failed', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ealstm-native-'));
+  it('a missing addon: not built, with the file and how to build it', () => {
+    const r = loadAddonFrom(path.join(dir, 'none.node'));
+    assert.equal(r.addon, null);
+    assert.match(r.reason!, /not built .*none\.node is missing.*build-native/);
+  });
+  it("a file that is no loadable library: the loader's message", () => {
+    const file = path.join(dir, 'garbage.node');
+    writeFileSync(file, 'not an ELF file');
+    const r = loadAddonFrom(file);
+    assert.equal(r.addon, null);
+    assert.match(r.reason!, /garbage\.node failed to load: .*(header|format|short)/i);
+  });
+  it('a module without the kernels: the missing exports', () => {
+    const file = path.join(dir, 'partial.cjs');
+    writeFileSync(file, 'exports.gemm = () => {}; exports.setThreads = () => {};');
+    const r = loadAddonFrom(file);
+    assert.equal(r.addon, null);
+    assert.match(r.reason!, /does not export cellForward, cellBackward, getThreads/);
+  });
+  /** Runs fn with EALSTM_NO_NATIVE set to value (undefined: unset), restoring it after. */
+  const withNoNative = (value: string | undefined, fn: () => void) => {
+    const saved = process.env.EALSTM_NO_NATIVE;
+    if (value === undefined) delete process.env.EALSTM_NO_NATIVE;
+    else process.env.EALSTM_NO_NATIVE = value;
+    try {
+      fn();
+    } finally {
+      if (saved === undefined) delete process.env.EALSTM_NO_NATIVE;
+      else process.env.EALSTM_NO_NATIVE = saved;
+    }
+  };
+  it('EALSTM_NO_NATIVE: disabled, and said so', () => {
+    withNoNative('1', () => {
+      assert.deepEqual(openNativeBackend(), { backend: null, reason: 'disabled by the EALSTM_NO_NATIVE environment variable' });
+    });
+  });
+  it('without the built addon, openNativeBackend gives the reason (and loadNativeBackend null)', () => {
+    withNoNative(undefined, () => {
+      const r = openNativeBackend();
+      if (r.backend) return; // built here: the suite below tests it
+      assert.match(r.reason, /ealstm_native\.node/);
+      assert.equal(loadNativeBackend(), null);
+    });
+  });
+  it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
+});
 
 describe('native backend (OpenBLAS addon)', { skip }, () => {
   const nb = native!;

@@ -5,6 +5,9 @@
  */
 export type FloatArray = Float32Array | Float64Array;
 
+/** A backend, or why it is not available here (`ealstm bench` shows it, and so does the error for a named backend). */
+export type BackendLoad<T> = { backend: T; reason?: undefined } | { backend: null; reason: string };
+
 export interface ComputeBackend {
   readonly name: string;
   readonly precision: 'float32' | 'float64';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { ComputeBackend, FloatArray } from './backend.js';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
+import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -73,40 +73,32 @@ export interface NativeBackendOptions {
 /** Relative to the package root. */
 export const NATIVE_ADDON_PATH = join('native', 'build', 'Release', 'ealstm_native.node');
 
-/** The package root: the first folder above this file that holds a package.json (works from src/ and dist/src/). */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
+const ADDON_FUNCTIONS = ['gemm', 'cellForward', 'cellBackward', 'setThreads', 'getThreads'] as const;
+
+/** Loads an addon file: the addon, or why it cannot be used (never throws). */
+export function loadAddonFrom(file: string): { addon: NativeAddon; reason?: undefined } | { addon: null; reason: string } {
+  if (!existsSync(file)) {
+    return { addon: null, reason: `the OpenBLAS addon is not built (${file} is missing; \`node scripts/build-native.mjs\` builds it with a C compiler and libopenblas-dev, EALSTM_NATIVE_VERBOSE=1 shows why it fails)` };
   }
+  let mod: Partial<Record<string, unknown>>;
+  try {
+    mod = createRequire(import.meta.url)(file) as Partial<Record<string, unknown>>;
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return { addon: null, reason: `the OpenBLAS addon ${file} failed to load: ${message} (rebuild it with \`node scripts/build-native.mjs\`)` };
+  }
+  const missing = ADDON_FUNCTIONS.filter((name) => typeof mod[name] !== 'function');
+  if (missing.length > 0) {
+    return { addon: null, reason: `the OpenBLAS addon ${file} does not export ${missing.join(', ')} (an old build? rebuild it with \`node scripts/build-native.mjs\`)` };
+  }
+  return { addon: mod as unknown as NativeAddon };
 }
 
-let cached: NativeAddon | null | undefined;
+let cached: ReturnType<typeof loadAddonFrom> | undefined;
 
-/** The loaded addon, or null when it isn't built or can't load (cached; never throws). */
-function loadAddon(): NativeAddon | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  try {
-    const root = packageRoot();
-    if (!root) return null;
-    const file = join(root, NATIVE_ADDON_PATH);
-    if (!existsSync(file)) return null;
-    const mod = createRequire(import.meta.url)(file) as Partial<NativeAddon>;
-    if (
-      typeof mod.gemm === 'function' &&
-      typeof mod.cellForward === 'function' &&
-      typeof mod.cellBackward === 'function' &&
-      typeof mod.setThreads === 'function' &&
-      typeof mod.getThreads === 'function'
-    )
-      cached = mod as NativeAddon;
-  } catch {
-    cached = null;
-  }
+/** The package's addon (loaded once). */
+function loadAddon(): ReturnType<typeof loadAddonFrom> {
+  cached ??= loadAddonFrom(join(packageRoot(), NATIVE_ADDON_PATH));
   return cached;
 }
 
@@ -139,14 +131,19 @@ export class NativeBackend implements ComputeBackend {
 }
 
 /**
- * The native OpenBLAS backend, or null when the addon isn't built (or fails to load, or EALSTM_NO_NATIVE is set).
+ * The native OpenBLAS backend, or why not: the addon isn't built, fails to load, or EALSTM_NO_NATIVE is set.
  * Never throws, except for an invalid `threads` option (not a positive integer).
  */
-export function loadNativeBackend(options: NativeBackendOptions = {}): NativeBackend | null {
-  if (process.env.EALSTM_NO_NATIVE) return null;
-  const addon = loadAddon();
-  if (!addon) return null;
-  const backend = new NativeBackend(addon);
+export function openNativeBackend(options: NativeBackendOptions = {}): BackendLoad<NativeBackend> {
+  if (process.env.EALSTM_NO_NATIVE) return { backend: null, reason: 'disabled by the EALSTM_NO_NATIVE environment variable' };
+  const loaded = loadAddon();
+  if (!loaded.addon) return { backend: null, reason: loaded.reason };
+  const backend = new NativeBackend(loaded.addon);
   if (options.threads !== undefined) backend.setThreads(options.threads);
-  return backend;
+  return { backend };
+}
+
+/** openNativeBackend's backend, or null (the reason is dropped). */
+export function loadNativeBackend(options: NativeBackendOptions = {}): NativeBackend | null {
+  return openNativeBackend(options).backend;
 }
