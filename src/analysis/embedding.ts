@@ -228,6 +228,7 @@ export function analyzeEmbedding(input: EmbeddingInput, options: EmbeddingAnalys
     ...silhouetteScan(std.values, n, attrs.names.length, ks, 'attributes', seed),
   ];
   const best = { embedding: bestOf(silhouette.filter((r) => r.features === 'embedding')), attributes: bestOf(silhouette.filter((r) => r.features === 'attributes')) };
+  mkdirSync(outputDir, { recursive: true }); // a new --output folder is made here, once the inputs proved valid
   const silFile = path.join(outputDir, 'silhouette.csv');
   writeFileAtomic(silFile, `features,k,mean_silhouette,min_silhouette\n${silhouette.map((r) => csvLine([r.features, r.k, r.mean, r.min])).join('\n')}\n`);
   files.push(silFile);

@@ -1,8 +1,7 @@
+import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { InputError } from '../util/errors.js';
-import { runCompare } from '../evaluation/compare.js';
-import { buildEnsemble } from '../evaluation/ensemble.js';
-import { runSignatures } from '../evaluation/signature-run.js';
+import { checkExistingDir, checkWritableDir } from '../util/files.js';
 import { periodOption } from './options.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -23,7 +22,10 @@ export function registerComparisonCommands(program: Command): void {
     .requiredOption('--run-dirs <dirs...>', 'the member run directories (each evaluated for the period)')
     .requiredOption('--output <dir>', 'the ensemble directory to write')
     .option('--period <period>', 'test or train', periodOption, 'test')
-    .action((opts: { runDirs: string[]; output: string; period: string }) => {
+    .action(async (opts: { runDirs: string[]; output: string; period: string }) => {
+      for (const dir of opts.runDirs) checkExistingDir(dir, '--run-dirs');
+      checkWritableDir(opts.output, '--output');
+      const { buildEnsemble } = await import('../evaluation/ensemble.js');
       const s = buildEnsemble({ runDirs: opts.runDirs, output: opts.output, period: opts.period });
       const m = s.memberMeanNse;
       const mean = m.reduce((a, b) => a + b, 0) / m.length;
@@ -54,6 +56,8 @@ export function registerComparisonCommands(program: Command): void {
     .action(
       async (opts: { model: string[]; output: string; metrics: string; period: string; fdc: string; obsFrom?: string; ecdfMin: number; figure: boolean }) => {
         if (opts.fdc !== 'nh' && opts.fdc !== 'paper') throw new InputError(`--fdc must be nh or paper, got '${opts.fdc}'`);
+        checkWritableDir(opts.output, '--output');
+        const { runCompare } = await import('../evaluation/compare.js');
         const result = await runCompare({
           models: opts.model,
           output: opts.output,
@@ -75,7 +79,10 @@ export function registerComparisonCommands(program: Command): void {
     .requiredOption('--run-dir <dir>', 'an evaluated run directory or an ensemble directory')
     .option('--period <period>', 'test or train', periodOption, 'test')
     .option('--precip <column>', 'precipitation column of the data (default: the run\'s prcp/precip input)')
-    .action((opts: { runDir: string; period: string; precip?: string }) => {
+    .action(async (opts: { runDir: string; period: string; precip?: string }) => {
+      checkExistingDir(opts.runDir, '--run-dir');
+      checkWritableDir(path.join(opts.runDir, opts.period), '--run-dir');
+      const { runSignatures } = await import('../evaluation/signature-run.js');
       const r = runSignatures({ runDir: opts.runDir, period: opts.period, precipColumn: opts.precip });
       console.log(`signatures of ${r.results.length} basins (precipitation: ${r.precipColumn}); wrote ${r.file}`);
     });

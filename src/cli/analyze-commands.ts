@@ -1,14 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { parse } from 'yaml';
-import { PAPER_ATTRIBUTES, SIGNATURES } from '../analysis/common.js';
-import { analyzeEmbedding, readEmbeddingInput, silhouetteOnly, writeAttributesCsv, writeRunEmbedding } from '../analysis/embedding.js';
-import { PAPER_SIGMAS, runRobustness } from '../analysis/robustness.js';
-import { runSensitivity } from '../analysis/sensitivity.js';
 import type { BackendName } from '../compute/select.js';
-import { readBasinList } from '../data/basin-list.js';
 import { InputError } from '../util/errors.js';
+import { checkExistingDir, checkWritableDir, checkWritableFile } from '../util/files.js';
 import { integerOption, periodOption, positiveInteger } from './options.js';
 
 const BACKENDS = ['auto', 'native', 'wasm', 'reference', 'reference-f64'];
@@ -82,6 +77,12 @@ function printFiles(files: string[]): void {
   for (const f of files) console.log(`  wrote ${f}`);
 }
 
+/** Before an analysis of a run starts: the run exists, and its output folder (--output or <run-dir>/analysis) can be written. */
+function checkRunAnalysis(runDir: string, output: string | undefined): void {
+  checkExistingDir(runDir, '--run-dir');
+  checkWritableDir(output ?? path.join(runDir, 'analysis'), output ? '--output' : '--run-dir');
+}
+
 /** `ealstm analyze robustness|sensitivity|embedding|attributes`. */
 export function registerAnalyzeCommands(program: Command): void {
   const analyze = program
@@ -103,7 +104,9 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--threads <n>', "compute threads (default: the run's num_workers; 0: all cores)", integerOption)
     .option('--output <dir>', 'output folder (default: <run-dir>/analysis)')
     .option('--no-figures', 'skip the figure')
-    .action((opts) => {
+    .action(async (opts) => {
+      checkRunAnalysis(opts.runDir, opts.output);
+      const { PAPER_SIGMAS, runRobustness } = await import('../analysis/robustness.js');
       const bar = progress('robustness');
       const sigmas: number[] = opts.sigmas ?? PAPER_SIGMAS;
       const result = runRobustness({
@@ -149,7 +152,9 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--threads <n>', "compute threads (default: the run's num_workers; 0: all cores)", integerOption)
     .option('--output <dir>', 'output folder (default: <run-dir>/analysis)')
     .option('--no-figures', 'skip the figures')
-    .action((opts) => {
+    .action(async (opts) => {
+      checkRunAnalysis(opts.runDir, opts.output);
+      const { runSensitivity } = await import('../analysis/sensitivity.js');
       const bar = progress('sensitivity');
       const result = runSensitivity({
         runDir: opts.runDir,
@@ -186,21 +191,27 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--basins <file-or-list>', 'with --run-dir: basin file or comma-separated ids (default: the run test basins)')
     .option('--epoch <n>', 'with --run-dir: epoch whose weights to use (default: the last)', integerOption)
     .option('--no-figures', 'skip the figures')
-    .action((opts) => {
+    .action(async (opts) => {
       const started = performance.now();
       let files: { embedding: string; attributes: string; signatures?: string };
       let output: string;
       const notes: string[] = [];
       if (opts.runDir) {
         if (opts.embedding || opts.attributes) throw new InputError('give either --run-dir or --embedding with --attributes, not both');
+      } else {
+        if (!opts.embedding || !opts.attributes) throw new InputError('give --run-dir DIR, or --embedding FILE.csv with --attributes FILE.csv and --output DIR');
+        if (!opts.output) throw new InputError('--output DIR is required with --embedding');
+      }
+      if (opts.runDir) checkRunAnalysis(opts.runDir, opts.output);
+      else checkWritableDir(opts.output, '--output');
+      const { analyzeEmbedding, readEmbeddingInput, writeRunEmbedding } = await import('../analysis/embedding.js');
+      if (opts.runDir) {
         const written = writeRunEmbedding({ runDir: opts.runDir, output: opts.output, epoch: opts.epoch, basins: opts.basins, signatures: opts.signatures });
         files = written.files;
         output = written.outputDir;
         notes.push(...written.notes);
         console.log(`embedding: wrote ${files.embedding}, ${files.attributes}${files.signatures && !opts.signatures ? `, ${files.signatures}` : ''}`);
       } else {
-        if (!opts.embedding || !opts.attributes) throw new InputError('give --run-dir DIR, or --embedding FILE.csv with --attributes FILE.csv and --output DIR');
-        if (!opts.output) throw new InputError('--output DIR is required with --embedding');
         files = { embedding: opts.embedding, attributes: opts.attributes, signatures: opts.signatures };
         output = opts.output;
       }
@@ -243,7 +254,9 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--k <list>', 'cluster numbers to scan, e.g. 3..14 or 3,5,8 (default: 3..14)', integerList)
     .option('--seed <n>', 'k-means seed', integerOption, 0)
     .option('--no-figures', 'skip the figure')
-    .action((opts) => {
+    .action(async (opts) => {
+      checkWritableDir(opts.output, '--output');
+      const { silhouetteOnly } = await import('../analysis/embedding.js');
       const started = performance.now();
       const r = silhouetteOnly({ attributes: opts.attributes, embedding: opts.embedding, output: opts.output, ks: opts.k, seed: opts.seed, figures: opts.figures });
       console.log('features     k  mean silhouette  min silhouette');
@@ -264,10 +277,18 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--dataset <name>', 'camels_us or caravan', 'camels_us')
     .option('--names <list>', "comma-separated attribute names (default: the paper's 27)")
     .option('--names-from <config>', 'take the names from the static_attributes of a YAML config')
-    .option('--signatures', `write the 13 signatures (${SIGNATURES.join(', ')}) instead of attributes`)
+    .option('--signatures', "write the paper's 13 hydrological signatures (q_mean, runoff_ratio, ...: columns of camels_hydro.txt) instead of attributes")
     .option('--no-coordinates', 'leave out gauge_lat/gauge_lon')
-    .action((opts) => {
+    .action(async (opts) => {
       if (opts.dataset !== 'camels_us' && opts.dataset !== 'caravan') throw new InputError(`--dataset must be camels_us or caravan, got '${opts.dataset}'`);
+      checkExistingDir(opts.dataDir, '--data-dir');
+      checkWritableFile(opts.output, '--output', { createsFolder: true });
+      const [{ PAPER_ATTRIBUTES, SIGNATURES }, { writeAttributesCsv }, { readBasinList }, { parse }] = await Promise.all([
+        import('../analysis/common.js'),
+        import('../analysis/embedding.js'),
+        import('../data/basin-list.js'),
+        import('yaml'),
+      ]);
       const basins: string[] = existsSync(opts.basins) ? readBasinList(opts.basins) : opts.basins.split(',').map((b: string) => b.trim()).filter((b: string) => b);
       let names: string[] = [...PAPER_ATTRIBUTES];
       if (opts.signatures) names = [...SIGNATURES];

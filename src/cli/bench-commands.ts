@@ -1,11 +1,35 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { type BackendKind, runBench, writeBenchJson } from '../bench/bench.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { BackendKind } from '../bench/bench.js';
+import { checkWritableFile } from '../util/files.js';
 import { packageRoot } from '../util/package-root.js';
+import { positiveInteger } from './options.js';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
+
+const BENCH_BACKENDS = ['native', 'wasm', 'reference'] as const;
+const BENCH_SIZES = ['paper', 'small'] as const;
+
+/** Commander parser for a comma-separated list of names out of `allowed`. */
+function choiceList<T extends string>(allowed: readonly T[]): (value: string) => T[] {
+  return (value) => {
+    const items = list(value);
+    const unknown = items.filter((v) => !allowed.includes(v as T));
+    if (items.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    }
+    return items as T[];
+  };
+}
+
+/** Commander parser for a comma-separated list of thread counts. */
+function threadList(value: string): number[] {
+  const items = list(value);
+  if (items.length === 0) throw new InvalidArgumentError('expected comma-separated thread counts, e.g. 1,4');
+  return items.map((v) => positiveInteger(v));
+}
 
 /** `ealstm bench`: speed of training/inference steps per backend and thread count, data preparation, PyTorch ratio. */
 export function registerBenchCommands(program: Command): void {
@@ -13,13 +37,15 @@ export function registerBenchCommands(program: Command): void {
     .command('bench')
     .description('measure training and inference speed per backend and thread count, data preparation, and the PyTorch reference')
     .option('--json <file>', 'also write all results as JSON')
-    .option('--repeats <n>', 'timed repetitions per measurement (median reported)', '5')
-    .option('--threads <list>', 'thread counts to measure (default: 1 and all cores)')
-    .option('--backends <list>', 'native, wasm, reference', 'native,wasm')
-    .option('--sizes <list>', 'paper (hidden 256) and/or small (hidden 64)', 'paper,small')
+    .option('--repeats <n>', 'timed repetitions per measurement (median reported)', positiveInteger, 5)
+    .option('--threads <list>', 'thread counts to measure (default: 1 and all cores)', threadList)
+    .option('--backends <list>', `comma-separated: ${BENCH_BACKENDS.join(', ')} (default: native,wasm)`, choiceList(BENCH_BACKENDS), ['native', 'wasm'])
+    .option('--sizes <list>', 'paper (hidden 256) and/or small (hidden 64) (default: paper,small)', choiceList(BENCH_SIZES), ['paper', 'small'])
     .option('--shared <dir>', 'the shared folder with data/ and bench/', path.resolve(packageRoot(), '..', 'shared'))
     .option('--no-torch', 'skip the PyTorch reference')
-    .action((opts) => {
+    .action(async (opts) => {
+      // A benchmark takes minutes: find out now, not after it, that its JSON cannot be written.
+      if (opts.json) checkWritableFile(opts.json, '--json');
       // OpenBLAS reads these at load time; the fair comparison runs both sides without them (see bench/README).
       if (process.env.OPENBLAS_CORETYPE !== undefined || process.env.OPENBLAS_L2_SIZE !== undefined) {
         const env = { ...process.env };
@@ -28,13 +54,13 @@ export function registerBenchCommands(program: Command): void {
         const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: 'inherit' });
         process.exit(r.status ?? 1);
       }
+      const { runBench, writeBenchJson } = await import('../bench/bench.js');
       const cores = os.cpus().length;
-      const threads = opts.threads ? list(opts.threads).map(Number) : [...new Set([1, cores])];
       const result = runBench({
-        repeats: Number(opts.repeats),
-        threads,
-        backends: list(opts.backends) as BackendKind[],
-        sizes: list(opts.sizes) as ('paper' | 'small')[],
+        repeats: opts.repeats,
+        threads: opts.threads ?? [...new Set([1, cores])],
+        backends: opts.backends as BackendKind[],
+        sizes: opts.sizes,
         torch: opts.torch,
         sharedDir: path.join(opts.shared, 'data'),
         log: (line) => console.log(line),

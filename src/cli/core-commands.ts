@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { demoCommand } from './demo.js';
-import { evaluateCommand } from './evaluate.js';
-import { integerOption } from './options.js';
-import { trainCommand } from './train.js';
+import { checkExistingDir, checkWritableDir } from '../util/files.js';
+import { integerOption, periodOption } from './options.js';
 
 /** train, evaluate, demo. */
 export function registerCoreCommands(program: Command): void {
@@ -14,7 +12,12 @@ export function registerCoreCommands(program: Command): void {
     .option('--seed <n>', 'random seed (overrides the config)', integerOption)
     .option('--resume', 'continue the run in --run-dir from its last complete epoch')
     .option('--threads <n>', 'compute threads (overrides num_workers; 0: all cores)', integerOption)
-    .action((opts) => {
+    .action(async (opts) => {
+      if (opts.runDir) {
+        if (opts.resume) checkExistingDir(opts.runDir, '--run-dir');
+        checkWritableDir(opts.runDir, '--run-dir');
+      }
+      const { trainCommand } = await import('./train.js');
       trainCommand({ config: opts.config, runDir: opts.runDir, seed: opts.seed, resume: opts.resume, threads: opts.threads });
     });
 
@@ -22,9 +25,12 @@ export function registerCoreCommands(program: Command): void {
     .command('evaluate')
     .description('predict a period and write <run-dir>/<period>/metrics.csv and predictions/<basin>.csv')
     .requiredOption('--run-dir <dir>', 'run directory made by train')
-    .option('--period <period>', 'test or train', 'test')
+    .option('--period <period>', 'test or train', periodOption, 'test')
     .option('--epoch <n>', 'epoch whose weights to use (default: the last)', integerOption)
-    .action((opts) => {
+    .action(async (opts) => {
+      checkExistingDir(opts.runDir, '--run-dir');
+      checkWritableDir(opts.runDir, '--run-dir');
+      const { evaluateCommand } = await import('./evaluate.js');
       evaluateCommand({ runDir: opts.runDir, period: opts.period, epoch: opts.epoch });
     });
 
@@ -32,5 +38,8 @@ export function registerCoreCommands(program: Command): void {
     .command('demo')
     .description('train an EA-LSTM on the bundled CAMELS-US basins, evaluate it and write report.html')
     .option('--run-dir <dir>', 'where to write the run (default: runs/demo_<time>)')
-    .action((opts) => demoCommand(opts));
+    .action(async (opts) => {
+      const { demoCommand } = await import('./demo.js');
+      await demoCommand(opts);
+    });
 }

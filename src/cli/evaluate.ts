@@ -2,9 +2,8 @@ import type { Period } from '../data/dataset.js';
 import { type EvaluationSummary, evaluateRun } from '../evaluation/evaluate.js';
 
 /** `ealstm evaluate`: writes metrics and predictions, prints the summary. */
-export function evaluateCommand(options: { runDir: string; period?: string; epoch?: number }, perBasin = false): EvaluationSummary {
-  const period = (options.period ?? 'test') as Period;
-  if (period !== 'test' && period !== 'train') throw new Error(`--period must be test or train, got '${options.period}'`);
+export function evaluateCommand(options: { runDir: string; period?: Period; epoch?: number }, perBasin = false): EvaluationSummary {
+  const period = options.period ?? 'test';
   const summary = evaluateRun(options.runDir, { period, epoch: options.epoch });
   if (perBasin) {
     for (const r of summary.results) console.log(`  ${r.basin}  NSE ${r.metrics.NSE.toFixed(3)}  KGE ${r.metrics.KGE.toFixed(3)}`);

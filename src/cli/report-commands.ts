@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeFigures, writeReport } from '../report/html.js';
+import { checkExistingDir, checkWritableDir } from '../util/files.js';
+import { periodOption } from './options.js';
 
 /** Progress on stderr: one line per figure (renders take ~1 s each for long hydrographs). */
 function figureProgress(): (name: string, done: number, total: number) => void {
@@ -15,8 +16,16 @@ function figureProgress(): (name: string, done: number, total: number) => void {
   };
 }
 
+/** The run directory must exist and be writable (report.html and <period>/figures/ go into it). */
+function checkRunDir(runDir: string): void {
+  checkExistingDir(runDir, '--run-dir');
+  checkWritableDir(runDir, '--run-dir');
+}
+
 /** `ealstm report` and `ealstm figures`. */
-export function reportCommand(options: { runDir: string; period?: string; quiet?: boolean }): string {
+export async function reportCommand(options: { runDir: string; period?: string; quiet?: boolean }): Promise<string> {
+  checkRunDir(options.runDir);
+  const { writeReport } = await import('../report/html.js');
   const { report, figures } = writeReport(options.runDir, {
     period: (options.period ?? 'test') as 'test' | 'train',
     onFigure: options.quiet ? undefined : figureProgress(),
@@ -26,7 +35,9 @@ export function reportCommand(options: { runDir: string; period?: string; quiet?
   return report;
 }
 
-export function figuresCommand(options: { runDir: string; period?: string }): void {
+export async function figuresCommand(options: { runDir: string; period?: string }): Promise<void> {
+  checkRunDir(options.runDir);
+  const { writeFigures } = await import('../report/html.js');
   const figures = writeFigures(options.runDir, { period: (options.period ?? 'test') as 'test' | 'train', onFigure: figureProgress() });
   const count = 1 + (figures.map ? 1 : 0) + (figures.loss ? 1 : 0) + figures.hydrographs.length;
   console.log(`wrote ${count} figures (SVG and PNG) to ${path.resolve(figures.figuresDir)}`);
@@ -42,15 +53,15 @@ export function registerReportCommands(program: Command): void {
         'a sortable per-basin table and hydrographs (needs `ealstm evaluate` first); also writes the figures',
     )
     .requiredOption('--run-dir <dir>', 'an evaluated run directory')
-    .option('--period <period>', 'test or train (train writes report_train.html)', 'test')
-    .action((opts) => {
-      reportCommand({ runDir: opts.runDir, period: opts.period });
+    .option('--period <period>', 'test or train (train writes report_train.html)', periodOption, 'test')
+    .action(async (opts) => {
+      await reportCommand({ runDir: opts.runDir, period: opts.period });
     });
 
   program
     .command('figures')
     .description('write the figures of an evaluated run (SVG and PNG) to <run-dir>/<period>/figures/')
     .requiredOption('--run-dir <dir>', 'an evaluated run directory')
-    .option('--period <period>', 'test or train', 'test')
+    .option('--period <period>', 'test or train', periodOption, 'test')
     .action((opts) => figuresCommand({ runDir: opts.runDir, period: opts.period }));
 }

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
+import { InputError } from '../util/errors.js';
 import { train } from '../training/trainer.js';
 import { epochProgress } from './progress.js';
 
@@ -14,14 +15,24 @@ export interface TrainCliOptions {
 /** `ealstm train`: trains and reports each epoch; returns the run directory. */
 export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): string {
   let config: RunConfig | null = null;
-  if (!options.resume) {
-    if (!preloaded && !options.config) throw new Error('train needs --config FILE (or --resume --run-dir DIR)');
+  if (options.resume) {
+    // A resumed run keeps the config and seed it was created with; options that would change them are errors,
+    // not silently ignored.
+    const ignored = [options.config !== undefined && '--config', options.seed !== undefined && '--seed'].filter(Boolean);
+    if (ignored.length > 0) {
+      throw new InputError(
+        `${ignored.join(' and ')} cannot be combined with --resume: a resumed run keeps the config.yml and seed of its run directory ` +
+          '(train a new run to change them)',
+      );
+    }
+  } else {
+    if (!preloaded && !options.config) throw new InputError('train needs --config FILE (or --resume --run-dir DIR)');
     config = preloaded ?? loadConfig(options.config as string);
     if (options.seed !== undefined) config = { ...config, seed: options.seed };
     if (options.threads !== undefined) config = { ...config, num_workers: options.threads };
   }
   const progress = epochProgress();
-  const { runDir } = train(config, {
+  const result = train(config, {
     runDir: options.runDir,
     resume: options.resume,
     threads: options.threads,
@@ -34,6 +45,10 @@ export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): s
       progress.end();
       console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(5)}, lr ${e.lr}, ${e.seconds.toFixed(1)} s`);
     },
+    onNote: (note) => console.error(`note: ${note}`),
   });
-  return runDir;
+  if (result.alreadyComplete) {
+    console.log(`run directory ${result.runDir} is already complete (${result.config.epochs} epochs trained); nothing to do`);
+  }
+  return result.runDir;
 }

@@ -36,7 +36,8 @@ export function parseConfig(text: string, file: string, baseDir = process.cwd())
       const missing = issue.code === 'invalid_type' && (raw as Record<string, unknown>)[String(issue.path[0])] === undefined;
       return missing ? `${file}: key '${key}' is required but missing` : `${where(issue)}: key '${key}': ${issue.message}`;
     });
-    throw new InputError(`config error\n${messages.join('\n')}`);
+    // The first line names the file (the CLI prints it after `error:`); several problems follow it, one a line.
+    throw new InputError(messages.length === 1 ? messages[0] : `config ${file}: ${messages.length} errors\n${messages.join('\n')}`);
   }
   const config = result.data;
   for (const key of PATH_KEYS) {
@@ -44,7 +45,15 @@ export function parseConfig(text: string, file: string, baseDir = process.cwd())
     if (typeof value === 'string') (config as Record<string, unknown>)[key] = path.resolve(baseDir, value);
   }
   validateDates(config, file);
+  validateModelInputs(config, file);
   return config;
+}
+
+/** An EA-LSTM computes its input gate from the static attributes: without any, it is not defined. */
+function validateModelInputs(config: RunConfig, file: string): void {
+  if (config.model === 'ealstm' && config.static_attributes.length === 0) {
+    throw new InputError(`${file}: key 'static_attributes': model 'ealstm' needs at least one static attribute (its input gate is computed from them); list them or use model: lstm`);
+  }
 }
 
 function validateDates(config: RunConfig, file: string): void {

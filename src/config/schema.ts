@@ -31,7 +31,7 @@ export const configSchema = z.strictObject({
   test_start_date: ddmmyyyy,
   test_end_date: ddmmyyyy,
   seq_length: positiveInt.default(270),
-  hidden_size: positiveInt.default(256),
+  hidden_size: positiveInt.max(8192, 'at most 8192 cells (the paper uses 256; larger models do not fit in memory)').default(256),
   initial_forget_bias: z.number().default(5),
   output_dropout: z.number().min(0).lt(1).default(0.4),
   loss: z.enum(['NSE', 'MSE']).default('NSE'),

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import { parseConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
@@ -11,6 +12,36 @@ export const configFile = (runDir: string) => path.join(runDir, 'config.yml');
 export const scalerFile = (runDir: string) => path.join(runDir, 'scaler.json');
 export const trainLogFile = (runDir: string) => path.join(runDir, 'train_log.jsonl');
 
+/** The report page of a period: report.html for test, report_<period>.html otherwise. */
+export function reportFile(runDir: string, period = 'test'): string {
+  return path.join(runDir, period === 'test' ? 'report.html' : `report_${period}.html`);
+}
+
+/** Names of the entries a run writes into its directory (files, folders, patterns); see runArtifacts. */
+const RUN_ARTIFACTS: RegExp[] = [
+  /^config\.yml$/,
+  /^scaler\.json$/,
+  /^run\.json$/,
+  /^train_log\.jsonl$/,
+  /^model_epoch\d+\.safetensors$/,
+  /^optimizer_state_epoch\d+\.safetensors$/,
+  /^(test|train)$/,
+  /^report(_\w+)?\.html$/,
+  /^analysis$/,
+];
+
+/**
+ * The entries of `dir` that a run writes (config.yml, scaler.json, checkpoints, logs, results, reports), sorted;
+ * empty when `dir` does not exist. A directory holding any of them must not receive a new run: its config.yml
+ * may be the user's own, and leftover checkpoints would be taken for the new run's.
+ */
+export function runArtifacts(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => RUN_ARTIFACTS.some((re) => re.test(name)))
+    .sort();
+}
+
 /** A fresh run directory name: <run_root>/<experiment_name>_seed<seed>_<DDMM_HHMMSS> (neuralhydrology style). */
 export function newRunDir(config: RunConfig): string {
   const now = new Date();
@@ -19,8 +50,23 @@ export function newRunDir(config: RunConfig): string {
   return path.join(config.run_root, `${config.experiment_name}_seed${config.seed}_${stamp}`);
 }
 
+/**
+ * Creates a run (or output) directory and its parents; a path through a file is an InputError naming it (other
+ * file-system errors, e.g. a read-only disk, are reported as such by the CLI).
+ */
+export function createRunDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new InputError(`cannot create directory ${dir}: it is a file, not a directory`);
+    if (code === 'ENOTDIR') throw new InputError(`cannot create directory ${dir}: a part of its path is a file, not a directory`);
+    throw err;
+  }
+}
+
 export function writeRunConfig(runDir: string, config: RunConfig): void {
-  mkdirSync(runDir, { recursive: true });
+  createRunDirectory(runDir);
   writeFileAtomic(configFile(runDir), stringify(config));
 }
 
@@ -38,12 +84,40 @@ export function writeScaler(runDir: string, scaler: Scaler): void {
 export function readScaler(runDir: string): Scaler {
   const file = scalerFile(runDir);
   if (!existsSync(file)) throw new InputError(`run directory ${runDir}: no scaler.json`);
+  let raw: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Scaler;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     throw new InputError(`${file}: not valid JSON`);
   }
+  const parsed = scalerSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(`${file}: ${issue.path.length ? `key '${issue.path.join('.')}': ` : ''}${issue.message} (was the file edited? train the run again)`);
+  }
+  return parsed.data;
 }
+
+/** scaler.json as writeScaler writes it: a mean and a positive std per input, in the order of the names. */
+const positiveNumber = z.number().positive();
+const scalerSchema = z
+  .object({
+    dynamic_inputs: z.array(z.string()),
+    input_mean: z.array(z.number()),
+    input_std: z.array(positiveNumber),
+    target_variable: z.string(),
+    target_mean: z.number(),
+    target_std: positiveNumber,
+    static_attributes: z.array(z.string()),
+    static_mean: z.array(z.number()),
+    static_std: z.array(positiveNumber),
+  })
+  .refine((s) => s.input_mean.length === s.dynamic_inputs.length && s.input_std.length === s.dynamic_inputs.length, {
+    message: 'input_mean and input_std need one value per dynamic input',
+  })
+  .refine((s) => s.static_mean.length === s.static_attributes.length && s.static_std.length === s.static_attributes.length, {
+    message: 'static_mean and static_std need one value per static attribute',
+  });
 
 export interface EpochLog {
   epoch: number;

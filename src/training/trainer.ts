@@ -1,10 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { learningRateAt } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
-import { fitScaler, loadPeriod, normalize, targetStd, trainingSamples } from '../data/dataset.js';
+import { fitScaler, loadPeriod, type NormalizedBasin, normalize, targetStd, trainingSamples } from '../data/dataset.js';
+import type { Scaler } from '../data/scaler.js';
+import type { RecurrentModel } from '../models/model.js';
 import { InputError } from '../util/errors.js';
 import { createModel } from '../models/create.js';
 import { Random, Streams } from '../util/random.js';
@@ -18,7 +20,21 @@ import {
   weightsFile,
 } from '../run/checkpoint.js';
 import { Adam } from './optimizer.js';
-import { type EpochLog, newRunDir, readRunConfig, readTrainLog, writeRunConfig, writeScaler, writeTrainLog } from '../run/run-dir.js';
+import { checkFingerprint, checkScalerUnchanged, writeFingerprint } from '../run/fingerprint.js';
+import { acquireLock } from '../run/lock.js';
+import { pausePoint } from '../run/pause.js';
+import {
+  createRunDirectory,
+  type EpochLog,
+  newRunDir,
+  readRunConfig,
+  readScaler,
+  readTrainLog,
+  runArtifacts,
+  writeRunConfig,
+  writeScaler,
+  writeTrainLog,
+} from '../run/run-dir.js';
 import { trainStep } from './step.js';
 
 export interface TrainProgress {
@@ -38,54 +54,134 @@ export interface TrainOptions {
   onStart?: (info: { runDir: string; samples: number; batches: number; startEpoch: number; backend: string }) => void;
   onBatch?: (p: TrainProgress) => void;
   onEpoch?: (log: EpochLog) => void;
+  /** Things the user should know that are not errors (a stale lock taken over, a run without fingerprint). */
+  onNote?: (note: string) => void;
+}
+
+export interface TrainResult {
+  runDir: string;
+  config: RunConfig;
+  /** A resumed run that had already trained all its epochs: nothing was done. */
+  alreadyComplete: boolean;
+}
+
+/** Everything training needs, loaded and checked before anything is written. */
+interface TrainingSetup {
+  scaler: Scaler;
+  basins: NormalizedBasin[];
+  stds: number[];
+  samples: Int32Array;
+  model: RecurrentModel;
+  batchSize: number;
 }
 
 /**
- * Trains a model as the paper's code did, writing the run directory: config.yml, scaler.json, weights and
- * optimizer state every epoch, train_log.jsonl. With resume, continues from the last complete epoch of runDir;
- * since each epoch's shuffling and dropout streams derive from (seed, epoch), a resumed run ends with the
- * same weights as an uninterrupted one.
+ * Trains a model as the paper's code did, writing the run directory: config.yml, scaler.json, run.json (the
+ * fingerprint), weights and optimizer state every epoch, train_log.jsonl. With resume, continues from the last
+ * complete epoch of runDir; since each epoch's shuffling and dropout streams derive from (seed, epoch), a resumed
+ * run ends with the same weights as an uninterrupted one.
+ *
+ * Order, so that a failure never leaves a half-made run: the whole configuration and the data are loaded and
+ * checked first; only then is the directory created, locked (one writer at a time) and written.
  */
-export function train(inputConfig: RunConfig | null, options: TrainOptions = {}): { runDir: string; config: RunConfig } {
+export function train(inputConfig: RunConfig | null, options: TrainOptions = {}): TrainResult {
   let config: RunConfig;
   let runDir: string;
-  let startEpoch = 1;
   if (options.resume) {
     if (!options.runDir) throw new InputError('--resume needs --run-dir: the run to continue');
     runDir = options.runDir;
     config = readRunConfig(runDir);
+    const note = checkFingerprint(runDir, config);
+    if (note) options.onNote?.(note);
     if (options.threads !== undefined) config = { ...config, num_workers: options.threads };
-    startEpoch = lastCompleteEpoch(runDir) + 1;
+    if (lastCompleteEpoch(runDir) >= config.epochs) return { runDir, config, alreadyComplete: true };
   } else {
     if (!inputConfig) throw new InputError('train needs a config');
     config = { ...inputConfig, seed: inputConfig.seed ?? Math.floor(Math.random() * 1e6) };
     runDir = options.runDir ?? newRunDir(config);
-    if (existsSync(weightsFile(runDir, 1))) {
-      throw new InputError(`run directory ${runDir} already holds a trained model; use --resume to continue it or another --run-dir`);
-    }
+    refuseExistingRun(runDir);
   }
-  const seed = config.seed as number;
 
+  const setup = prepareTraining(config);
+  if (options.resume) checkScalerUnchanged(runDir, readScaler(runDir), setup.scaler);
+
+  createRunDirectory(runDir);
+  const lock = acquireLock(runDir, 'train', options.onNote);
+  try {
+    pausePoint('train:locked');
+    if (options.resume) {
+      // Checked again under the lock: another process may have continued the run meanwhile.
+      if (lastCompleteEpoch(runDir) >= config.epochs) return { runDir, config, alreadyComplete: true };
+    } else {
+      refuseExistingRun(runDir);
+      writeRunConfig(runDir, config);
+      writeScaler(runDir, setup.scaler);
+      writeTrainLog(runDir, []);
+      writeFingerprint(runDir, config); // last: a run directory with run.json was created completely
+    }
+    trainEpochs(runDir, config, setup, lastCompleteEpoch(runDir) + 1, options);
+  } finally {
+    lock.release();
+  }
+  return { runDir, config, alreadyComplete: false };
+}
+
+/** Refuses a directory that holds anything a run writes: it belongs to another run, or is the user's. */
+function refuseExistingRun(runDir: string): void {
+  if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new InputError(`--run-dir ${runDir} is a file, not a directory`);
+  const found = runArtifacts(runDir);
+  if (found.length > 0) {
+    throw new InputError(
+      `run directory ${runDir} already holds ${found.slice(0, 4).join(', ')}${found.length > 4 ? ', ...' : ''}; ` +
+        'use --resume to continue that run, or choose a new --run-dir',
+    );
+  }
+}
+
+/**
+ * Loads the training data, fits the scaler, and builds the model and its buffers; every configuration or data
+ * error surfaces here, before the run directory is touched.
+ */
+function prepareTraining(config: RunConfig): TrainingSetup {
+  for (let epoch = 1; epoch <= config.epochs; epoch++) learningRateAt(config.learning_rate, epoch);
   const trainBasins = readBasinList(config.train_basin_file);
   const raw = loadPeriod(config, trainBasins, 'train');
   const scaler = fitScaler(config, raw);
   const basins = normalize(raw, scaler);
+  for (const b of basins) {
+    b.statics.forEach((v, j) => {
+      if (!Number.isFinite(v)) {
+        throw new InputError(`basin ${b.basin}: static attribute '${config.static_attributes[j]}' is missing or not a finite number`);
+      }
+    });
+  }
   const stds = raw.basins.map((b) => targetStd(b, config.seq_length));
-  const samples = trainingSamples(basins, config.seq_length, config.dynamic_inputs.length);
   basins.forEach((b, i) => {
     if (Number.isNaN(stds[i])) throw new InputError(`basin ${b.basin}: no valid ${config.target_variables[0]} value in the train period`);
   });
+  const samples = trainingSamples(basins, config.seq_length, config.dynamic_inputs.length);
   const sampleCount = samples.length / 2;
   if (sampleCount === 0) throw new InputError('no training samples: every target in the train period is missing');
-
-  if (!options.resume) {
-    writeRunConfig(runDir, config);
-    writeScaler(runDir, scaler);
-    writeTrainLog(runDir, []);
-  }
-
+  const batchSize = Math.min(config.batch_size, sampleCount);
   const backend = createBackend(config.backend, config.num_workers);
-  const model = createModel(config, backend);
+  let model: RecurrentModel;
+  try {
+    model = createModel(config, backend);
+    model.ensureCapacity(batchSize, config.seq_length);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new InputError(
+      `the model does not fit in memory (hidden_size ${config.hidden_size}, batch_size ${batchSize}, seq_length ${config.seq_length}): ${err.message}`,
+    );
+  }
+  return { scaler, basins, stds, samples, model, batchSize };
+}
+
+/** Trains epochs startEpoch..config.epochs, saving a checkpoint and the log after each. */
+function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, startEpoch: number, options: TrainOptions): void {
+  const { basins, stds, samples, model, batchSize } = setup;
+  const seed = config.seed as number;
+  const sampleCount = samples.length / 2;
   const adam = new Adam(model.params.length);
   model.initialize(new Random(seed, Streams.init), config.initial_forget_bias);
   let log: EpochLog[] = [];
@@ -94,10 +190,8 @@ export function train(inputConfig: RunConfig | null, options: TrainOptions = {})
     loadOptimizer(optimizerFile(runDir, startEpoch - 1), adam);
     log = readTrainLog(runDir).filter((e) => e.epoch < startEpoch);
   }
-
-  const batchSize = Math.min(config.batch_size, sampleCount);
+  const backend = model.backend;
   const batches = Math.ceil(sampleCount / batchSize);
-  model.ensureCapacity(batchSize, config.seq_length);
   const buffers = { target: backend.alloc(batchSize), basinStd: backend.alloc(batchSize), outputGrad: backend.alloc(batchSize) };
   const order = new Int32Array(sampleCount);
   options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name });
@@ -145,5 +239,4 @@ export function train(inputConfig: RunConfig | null, options: TrainOptions = {})
     writeTrainLog(runDir, log);
     options.onEpoch?.(entry);
   }
-  return { runDir, config };
 }
