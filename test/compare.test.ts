@@ -5,16 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../src/util/errors.js';
-import {
-  basinKey,
-  expandGlob,
-  formatStatistic,
-  parseModelSpec,
-  readMetricsCsv,
-  runCompare,
-  sharedBasins,
-  tableRows,
-} from '../src/evaluation/compare.js';
+import { runCompare } from '../src/evaluation/compare.js';
+import { basinKey, parseModelSpec, readMetricsCsv } from '../src/evaluation/compare-sources.js';
+import { formatStatistic, sharedBasins, tableRows } from '../src/evaluation/compare-table.js';
+import { expandGlob } from '../src/util/glob.js';
 import { repoRoot } from './helpers/tiny-config.js';
 
 const published = path.join(repoRoot, 'test', 'data', 'published');
@@ -107,7 +101,7 @@ test('the compare command prints the table and writes its files (the README exam
   assert.match(bad.stderr, /error: model A: the pattern .*nothing\*\.csv matches no file or directory/);
 });
 
-test('other metrics: medians per run, mean ± std over runs; missing columns show n/a', async () => {
+test('other metrics: medians per run over the same basins, mean ± std over runs; missing columns show n/a', async () => {
   const dir = tmp();
   const write = (name: string, text: string) => {
     writeFileSync(path.join(dir, name), text);
@@ -121,13 +115,16 @@ test('other metrics: medians per run, mean ± std over runs; missing columns sho
   const result = await runCompare({ models: [`A=${a1},${a2}`, `B=${b}`], output: out, metrics: ['FHV'], figure: false });
   assert.deepEqual(result.basins, ['01', '02', '03']);
   const [a, bb] = result.rows;
-  assert.deepEqual(a.stats.FHV_median?.perRun, [-10, -17]);
-  assert.equal(formatStatistic('FHV_median', a.stats.FHV_median), '-13.5 ± 3.5');
+  // run a2 has no FHV for basin 03, so both runs' FHV medians are over 01 and 02 (run a1 was -10 over all three)
+  assert.deepEqual(a.stats.FHV_median?.perRun, [-15, -17]);
+  assert.equal(formatStatistic('FHV_median', a.stats.FHV_median), '-16.0 ± 1.0');
   assert.deepEqual(a.stats.NSE_failures?.perRun, [1, 0]);
   assert.equal(bb.stats.FHV_median, null);
+  assert.deepEqual(result.coverage.get('FHV')?.used, ['01', '02']);
   const md = readFileSync(path.join(out, 'table.md'), 'utf8');
   assert.match(md, /\| B \| 1 \| 0\.500 \| 0\.500 \| 0 \| n\/a \|/);
   assert.match(md, /B \(4 basins before the intersection\)/);
+  assert.ok(md.includes(`FHV medians over 2 of the 3 shared basins; 1 basin without a defined FHV: 03 (A (${a2}): no value in ${a2})`), md);
 });
 
 test('model specs, globs and basin ids', async () => {
@@ -218,7 +215,7 @@ test('a run directory without predictions is an error naming it', async () => {
 });
 
 test('a p-value that underflows to 0 is printed with its z', async () => {
-  const { formatPValue } = await import('../src/evaluation/compare.js');
+  const { formatPValue } = await import('../src/evaluation/compare-table.js');
   assert.equal(formatPValue(0, -40.04), '< 1e-308 (z = -40.0)');
   assert.equal(formatPValue(1.149e-28, -11.1), '1.15e-28');
   assert.equal(formatPValue(0.2081), '0.208');

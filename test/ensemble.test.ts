@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { InputError } from '../src/util/errors.js';
 import { runCompare } from '../src/evaluation/compare.js';
-import { averageMembers, buildEnsemble, readPredictions } from '../src/evaluation/ensemble.js';
+import { averageMembers, buildEnsemble } from '../src/evaluation/ensemble.js';
+import { readPredictions } from '../src/evaluation/results-files.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import { CORE_METRIC_NAMES, calculateMetrics } from '../src/evaluation/metrics.js';
 import { runSignatures } from '../src/evaluation/signature-run.js';
@@ -44,7 +45,7 @@ test('the ensemble qsim is the day-by-day mean of the members, and its metrics a
   assert.equal(info.period, 'test');
 
   const metrics = csvRows(path.join(out, 'test', 'metrics.csv'));
-  assert.deepEqual(metrics[0], ['basin', ...CORE_METRIC_NAMES]);
+  assert.deepEqual(metrics[0], ['basin', ...CORE_METRIC_NAMES, 'note']);
   for (const basin of BASINS) {
     const members = runs.map((r) => readPredictions(path.join(r, 'test', 'predictions', `${basin}.csv`)));
     const ens = readPredictions(path.join(out, 'test', 'predictions', `${basin}.csv`));
@@ -74,7 +75,7 @@ test('the ensemble qsim is the day-by-day mean of the members, and its metrics a
     assert.ok(Number(s[7]) > 0);
   }
   const memberRows = csvRows(path.join(out, 'test', 'member_metrics.csv'));
-  assert.deepEqual(memberRows[0], ['basin', 'member', 'run', ...CORE_METRIC_NAMES]);
+  assert.deepEqual(memberRows[0], ['basin', 'member', 'run', ...CORE_METRIC_NAMES, 'note']);
   assert.equal(memberRows.length, 1 + 2 * 3);
   // the members' metrics equal their own evaluate output
   const own = csvRows(path.join(runs[1], 'test', 'metrics.csv'));

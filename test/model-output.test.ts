@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../src/util/errors.js';
 import { runCompare } from '../src/evaluation/compare.js';
-import { predictionsCsv } from '../src/evaluation/evaluate.js';
+import { predictionsCsv } from '../src/evaluation/results-files.js';
 import { calculateMetrics } from '../src/evaluation/metrics.js';
 import { findModelOutputFiles, readModelOutput } from '../src/evaluation/model-output.js';
 import { dayNumber } from '../src/util/dates.js';

@@ -25,7 +25,7 @@ test('train writes the run directory, and evaluate writes metrics and prediction
 
   const summary = evaluateRun(runDir);
   const metrics = readFileSync(path.join(runDir, 'test', 'metrics.csv'), 'utf8').trim().split('\n');
-  assert.equal(metrics[0], 'basin,NSE,alpha_nse,beta_nse,FHV,FMS,FLV,KGE');
+  assert.equal(metrics[0], 'basin,NSE,alpha_nse,beta_nse,FHV,FMS,FLV,KGE,note');
   assert.equal(metrics.length, 4);
   assert.equal(summary.results.length, 3);
   const pred = readFileSync(path.join(runDir, 'test', 'predictions', '01022500.csv'), 'utf8').trim().split('\n');

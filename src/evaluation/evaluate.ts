@@ -2,24 +2,20 @@ import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readBasinList } from '../data/basin-list.js';
 import { loadPeriod, normalize, type Period } from '../data/dataset.js';
-import { isoDate } from '../util/dates.js';
-import { csvNumber } from '../util/csv.js';
 import { writeFileAtomic } from '../util/files.js';
-import { CORE_METRIC_NAMES, calculateMetrics } from './metrics.js';
-import { median } from '../util/numeric.js';
+import { CORE_METRIC_NAMES, calculateMetricsExplained } from './metrics.js';
 import { loadRun } from '../run/load-run.js';
 import { predictBasin } from './predict.js';
-
-export interface BasinResult {
-  basin: string;
-  metrics: Record<string, number>;
-}
+import { type BasinResult, metricsCsv, predictionsCsv } from './results-files.js';
+import { type MetricSummary, summarizeMetric } from './summary.js';
 
 export interface EvaluationSummary {
   period: Period;
   epoch: number;
   outputDir: string;
   results: BasinResult[];
+  /** NSE by the summary rule (summary.ts): over the basins where it is defined, the others named with reasons. */
+  nse: MetricSummary;
   meanNse: number;
   medianNse: number;
   failures: number;
@@ -55,35 +51,14 @@ export function evaluateRun(runDir: string, options: { period?: Period; epoch?: 
       dates[i] = basin.firstDay + row;
     }
     writeFileAtomic(path.join(staging, 'predictions', `${basin.basin}.csv`), predictionsCsv(dates, obs, sim));
-    results.push({ basin: basin.basin, metrics: calculateMetrics(obs, sim, dates, CORE_METRIC_NAMES) });
+    const { values, reasons } = calculateMetricsExplained(obs, sim, dates, CORE_METRIC_NAMES);
+    results.push({ basin: basin.basin, metrics: values, reasons });
     options.onBasin?.(index + 1, basins.length);
   });
-  writeFileAtomic(path.join(staging, 'metrics.csv'), metricsCsv(results));
+  writeFileAtomic(path.join(staging, 'metrics.csv'), metricsCsv(results, CORE_METRIC_NAMES));
   rmSync(outputDir, { recursive: true, force: true });
   renameSync(staging, outputDir);
 
-  const nses = results.map((r) => r.metrics.NSE).filter((v) => !Number.isNaN(v));
-  return {
-    period,
-    epoch,
-    outputDir,
-    results,
-    meanNse: nses.reduce((a, b) => a + b, 0) / nses.length,
-    medianNse: median(nses),
-    failures: nses.filter((v) => v <= 0).length,
-  };
+  const nse = summarizeMetric(results, 'NSE');
+  return { period, epoch, outputDir, results, nse, meanNse: nse.mean, medianNse: nse.median, failures: nse.nonPositive };
 }
-
-export function metricsCsv(results: BasinResult[]): string {
-  const header = ['basin', ...CORE_METRIC_NAMES];
-  const rows = results.map((r) => [r.basin, ...CORE_METRIC_NAMES.map((m) => csvNumber(r.metrics[m]))].join(','));
-  return `${[header.join(','), ...rows].join('\n')}\n`;
-}
-
-/** A predictions file: date,qobs,qsim in mm/day. */
-export function predictionsCsv(dates: ArrayLike<number>, qobs: ArrayLike<number>, qsim: ArrayLike<number>): string {
-  const lines = ['date,qobs,qsim'];
-  for (let i = 0; i < dates.length; i++) lines.push(`${isoDate(dates[i])},${csvNumber(qobs[i])},${csvNumber(qsim[i])}`);
-  return `${lines.join('\n')}\n`;
-}
-

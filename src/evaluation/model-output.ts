@@ -10,8 +10,7 @@ import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
 import { readTextLines } from '../util/files.js';
-import { isDirectory, type Predictions } from './ensemble.js';
-import { calculateMetrics, type FdcVariant, type MetricName } from './metrics.js';
+import { isDirectory, type Predictions } from './results-files.js';
 
 export const MODEL_OUTPUT_COLUMNS = ['YR', 'MNTH', 'DY', 'HR', 'SWE', 'PRCP', 'RAIM', 'TAIR', 'PET', 'ET', 'MOD_RUN', 'OBS_RUN'] as const;
 
@@ -133,22 +132,15 @@ export function simulationOnObservationDays(outputs: ModelOutput[], obs: Predict
 }
 
 /**
- * Scores the model output of each basin that has both an observation file and a model output file:
- * `observations` maps basin -> predictions file (its qobs and dates are used, its qsim is ignored).
- * Returns basin -> metrics.
+ * The model output of each basin that has both an observation file and a model output file, on the
+ * observation days: `observations` maps basin -> predictions file (its qobs and dates are used, its qsim is
+ * replaced by the model's simulation). Returns basin -> the model's series, to be scored like predictions.
  */
-export function scoreModelOutput(
-  files: Map<string, string[]>,
-  observations: Map<string, Predictions>,
-  metrics: readonly MetricName[],
-  options: { column?: string; fdcVariant?: FdcVariant } = {},
-): Map<string, Record<string, number>> {
-  const out = new Map<string, Record<string, number>>();
+export function modelOutputOnObservationDays(files: Map<string, string[]>, observations: Map<string, Predictions>, column?: string): Map<string, Predictions> {
+  const out = new Map<string, Predictions>();
   for (const [basin, obs] of observations) {
     const list = files.get(basin);
-    if (!list) continue;
-    const sim = simulationOnObservationDays(list.map(readModelOutput), obs, options.column);
-    out.set(basin, calculateMetrics(sim.qobs, sim.qsim, sim.dates, metrics, { fdcVariant: options.fdcVariant }));
+    if (list) out.set(basin, simulationOnObservationDays(list.map(readModelOutput), obs, column));
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { readRunConfig } from '../run/run-dir.js';
 import { isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
 import { csvNumber } from '../util/csv.js';
-import { listPredictions, periodDir, readEnsembleInfo, readPredictions } from './ensemble.js';
+import { listPredictions, periodDir, readEnsembleInfo, readPredictions } from './results-files.js';
 import { calculateSignatures, SIGNATURE_NAMES, type SignatureName } from './signatures.js';
 
 export interface BasinSignatures {

@@ -64,7 +64,9 @@ export function parseNumberCell(
   const t = text.trim();
   if (/^[+-]?inf(inity)?$/i.test(t) && options.infinite === 'missing') return Number.NaN;
   const v = Number(t);
-  if (!Number.isFinite(v)) throw new InputError(`${file}:${line}: column ${column}: '${text}' is not a finite number`);
+  if (!Number.isFinite(v)) {
+    throw new InputError(`${file}:${line}: column ${column}: '${text}' is not a ${Number.isNaN(v) ? 'number' : 'finite number'}`);
+  }
   return v;
 }
 
