@@ -19,12 +19,19 @@ export function parseConfig(text: string, file: string, baseDir = process.cwd())
   if (doc.errors.length > 0) {
     throw new InputError(`config ${file}: invalid YAML: ${doc.errors[0].message}`);
   }
-  const raw = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`config ${file}: expected a mapping of keys to values`);
+  return configFromNode(doc.toJS() ?? {}, doc.contents as Node | null, lineCounter, file, baseDir);
+}
+
+/**
+ * Validates and resolves a config given as a parsed YAML mapping; `root` is its node in the document (for the
+ * line numbers of errors), e.g. a whole config file or the inline `base:` of a study file.
+ */
+export function configFromNode(raw: unknown, root: Node | null, lineCounter: LineCounter, file: string, baseDir = process.cwd()): RunConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(`config ${file}: expected a mapping of keys to values`);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const where = (issue: z.core.$ZodIssue, key?: string) => {
-      const node = findNode(doc.contents as Node | null, issue.path, key);
+      const node = findNode(root, issue.path, key);
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
       return line ? `${file}:${line}` : file;
     };
@@ -64,7 +71,7 @@ function validateDates(config: RunConfig, file: string): void {
   }
 }
 
-function findNode(root: Node | null, keyPath: readonly PropertyKey[], lastKey?: string): Node | null {
+export function findNode(root: Node | null, keyPath: readonly PropertyKey[], lastKey?: string): Node | null {
   let node: Node | null = root;
   const keys = lastKey === undefined ? keyPath : [...keyPath, lastKey];
   for (let i = 0; i < keys.length; i++) {
@@ -78,10 +85,11 @@ function findNode(root: Node | null, keyPath: readonly PropertyKey[], lastKey?: 
 }
 
 const KNOWN_KEYS = Object.keys(configSchema.shape);
-function suggest(key: string): string {
+/** ` (did you mean 'x'?)` for the known key closest to a misspelt one, or '' when none is close. */
+export function suggest(key: string, knownKeys: readonly string[] = KNOWN_KEYS): string {
   let best = '';
   let bestDistance = 4;
-  for (const known of KNOWN_KEYS) {
+  for (const known of knownKeys) {
     const d = editDistance(key, known);
     if (d < bestDistance) [best, bestDistance] = [known, d];
   }
