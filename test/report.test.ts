@@ -9,7 +9,10 @@ import { loadConfig } from '../src/config/load.js';
 import { InputError } from '../src/util/errors.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure, writeFigure } from '../src/render/figures.js';
-import { prefixSvgIds, readMetricsCsv, type RunResults, selectHydrographBasins, writeFigures, writeReport } from '../src/report/html.js';
+import { prefixSvgIds, writeFigures, writeReport } from '../src/report/html.js';
+import { selectHydrographBasins } from '../src/report/run-figures.js';
+import type { RunResults } from '../src/report/run-results.js';
+import { readMetricsFile } from '../src/evaluation/results-files.js';
 import { renderSvg, svgToPixels } from '../src/render/render.js';
 import { train } from '../src/training/trainer.js';
 import { repoRoot, tinyConfig } from './helpers/tiny-config.js';
@@ -144,7 +147,7 @@ test('prefixSvgIds makes clip-path ids unique per figure', () => {
 
 test('selectHydrographBasins: all basins up to 40, else 30 spread over the NSE ranking', () => {
   const fake = (n: number): RunResults => {
-    const rows = Array.from({ length: n }, (_, i) => ({ basin: `b${String(i).padStart(3, '0')}`, values: { NSE: i / n } }));
+    const rows = Array.from({ length: n }, (_, i) => ({ basin: `b${String(i).padStart(3, '0')}`, metrics: { NSE: i / n }, reasons: {} }));
     return { metrics: { columns: ['NSE'], rows }, withPredictions: rows.map((r) => r.basin) } as unknown as RunResults;
   };
   assert.equal(selectHydrographBasins(fake(40)).basins.length, 40);
@@ -156,18 +159,23 @@ test('selectHydrographBasins: all basins up to 40, else 30 spread over the NSE r
   assert.match(many.note, /30 of 100 basins/);
 });
 
-test('readMetricsCsv: empty cells are NaN, bad numbers are errors with file:line', () => {
+test('readMetricsFile: empty cells are NaN with a reason, bad numbers are errors with file:line', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ealstm-metrics-'));
   const file = path.join(dir, 'metrics.csv');
   const write = (text: string) => {
     writeFileSync(file, text);
     return file;
   };
-  const table = readMetricsCsv(write('basin,NSE,KGE\n01,0.5,\n02,-1,0.3\n'));
+  const table = readMetricsFile(write('basin,NSE,KGE\n01,0.5,\n02,-1,0.3\n'));
   assert.deepEqual(table.columns, ['NSE', 'KGE']);
-  assert.ok(Number.isNaN(table.rows[0].values.KGE));
-  assert.equal(table.rows[1].values.NSE, -1);
-  assert.throws(() => readMetricsCsv(write('basin,NSE\n01,abc\n')), (err: Error) => err instanceof InputError && /metrics\.csv:2: NSE 'abc'/.test(err.message));
+  assert.ok(Number.isNaN(table.rows[0].metrics.KGE));
+  assert.equal(table.rows[0].reasons.KGE, `no value in ${file}`);
+  assert.equal(table.rows[1].metrics.NSE, -1);
+  assert.throws(() => readMetricsFile(write('basin,NSE\n01,abc\n')), (err: Error) => err instanceof InputError && /metrics\.csv:2: column NSE: 'abc' is not a number/.test(err.message));
+  // the note column gives the reasons; an infinite metric (numpy's NSE of constant flow) is missing too
+  const noted = readMetricsFile(write('basin,NSE,FMS,note\n01,-inf,,"NSE, FMS: constant observed flow (2 on all 9 days)"\n'));
+  assert.ok(Number.isNaN(noted.rows[0].metrics.NSE));
+  assert.deepEqual(noted.rows[0].reasons, { NSE: 'constant observed flow (2 on all 9 days)', FMS: 'constant observed flow (2 on all 9 days)' });
 });
 
 // ------------------------------------------------------------------------------------------- the report

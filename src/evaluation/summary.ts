@@ -68,7 +68,7 @@ export function describeLeftOut(leftOut: readonly LeftOut[], metric: string, lis
 }
 
 /** "over 4 of 5 basins" (or "over all 5 basins"). */
-export function basinCount(s: Pick<MetricSummary, 'used' | 'total'>): string {
+export function overBasins(s: Pick<MetricSummary, 'used' | 'total'>): string {
   return s.used.length === s.total ? `over all ${plural(s.total, 'basin')}` : `over ${s.used.length} of ${plural(s.total, 'basin')}`;
 }
 
@@ -78,7 +78,7 @@ export function basinCount(s: Pick<MetricSummary, 'used' | 'total'>): string {
  */
 export function describeNseSummary(s: MetricSummary): string {
   const head =
-    `mean ${s.metric} ${formatValue(s.mean)}, median ${s.metric} ${formatValue(s.median)} ${basinCount(s)}, ` +
+    `mean ${s.metric} ${formatValue(s.mean)}, median ${s.metric} ${formatValue(s.median)} ${overBasins(s)}, ` +
     `basins with ${s.metric} <= 0: ${s.nonPositive}`;
   const left = describeLeftOut(s.leftOut, s.metric);
   return left ? `${head}; ${left}` : head;
