@@ -3,22 +3,21 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import type { ComputeBackend } from '../compute/backend.js';
-import { loadNativeBackend } from '../compute/native.js';
-import { ReferenceBackend } from '../compute/reference.js';
-import { loadWasmBackend } from '../compute/wasm.js';
+import { openBackend as loadBackend, resolveBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
 import { loadBasinCached } from '../data/cache.js';
 import { parseCamelsUsForcing } from '../data/camels-us.js';
 import type { NormalizedBasin } from '../data/dataset.js';
 import type { ModelKind } from '../models/layout.js';
+import type { ConcreteBackendName } from '../util/backend-names.js';
 import { writeFileAtomic } from '../util/files.js';
 import { packageRoot } from '../util/package-root.js';
 import { Random } from '../util/random.js';
 import { median } from '../util/numeric.js';
 import { type ModelShapeForBench, timeModel } from './model-timing.js';
 
-export type BackendKind = 'native' | 'wasm' | 'reference';
+export type BackendKind = ConcreteBackendName;
 export interface BenchOptions {
   repeats: number;
   threads: number[];
@@ -34,10 +33,23 @@ const SIZES: Record<'paper' | 'small', ModelShapeForBench> = {
   small: { batch: 256, seqLength: 270, hidden: 64, dynamicInputs: 5, staticInputs: 27 },
 };
 
-function openBackend(kind: BackendKind, threads: number): (ComputeBackend & { close?: () => void }) | null {
-  if (kind === 'native') return loadNativeBackend({ threads });
-  if (kind === 'wasm') return loadWasmBackend({ threads });
-  return threads === 1 ? new ReferenceBackend('float32') : null;
+/** The plain TypeScript backends: measured at one thread only, and once (they take minutes per step at the paper's size). */
+const SINGLE_THREADED: ReadonlySet<BackendKind> = new Set(['reference', 'reference-f64']);
+
+/** A backend to measure, or null; one that does not load here is logged (once) with the reason and kept in `unavailable`. */
+function openBackend(
+  kind: BackendKind,
+  threads: number,
+  unavailable: Map<BackendKind, string>,
+  log: (line: string) => void,
+): (ComputeBackend & { close?: () => void }) | null {
+  if (SINGLE_THREADED.has(kind) && threads !== 1) return null;
+  const loaded = loadBackend(kind, threads);
+  if (!loaded.backend && !unavailable.has(kind)) {
+    unavailable.set(kind, loaded.reason);
+    log(`backend ${kind} not measured: ${loaded.reason}`);
+  }
+  return loaded.backend;
 }
 
 /** Runs every measurement and returns the JSON document (also printed as it goes). */
@@ -46,6 +58,10 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
   const cpu = os.cpus();
   const ourThreads = Math.max(...options.threads);
   log(`ealstm bench, ${new Date().toISOString()}, ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, Node ${process.version}`);
+  const auto = resolveBackend('auto', 1);
+  (auto.backend as { close?: () => void }).close?.();
+  log(`backend 'auto' takes ${auto.backend.name} here${auto.skipped.map((s) => `; not ${s.name}: ${s.reason}`).join('')}`);
+  const unavailable = new Map<BackendKind, string>();
   const models: Record<string, unknown>[] = [];
   let peakRss = 0;
   for (const sizeName of options.sizes) {
@@ -53,11 +69,11 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
     for (const kind of ['ealstm', 'lstm'] as ModelKind[]) {
       for (const backendKind of options.backends) {
         for (const threads of options.threads) {
-          const backend = openBackend(backendKind, threads);
+          const backend = openBackend(backendKind, threads, unavailable, log);
           if (!backend) continue;
-          // The plain TypeScript backend takes minutes per step at the paper's size: one repeat only.
-          const repeats = backendKind === 'reference' ? 1 : options.repeats;
-          const t = timeModel(backend, kind, shape, repeats, backendKind === 'reference' ? 0 : 1);
+          const once = SINGLE_THREADED.has(backendKind);
+          const repeats = once ? 1 : options.repeats;
+          const t = timeModel(backend, kind, shape, repeats, once ? 0 : 1);
           backend.close?.();
           peakRss = Math.max(peakRss, process.memoryUsage().rss);
           const row = { size: sizeName, model: kind, backend: backend.name, kind: backendKind, threads, train_ms: t.trainMs, infer_ms: t.inferMs };
@@ -87,6 +103,7 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
     threads: ourThreads,
     paper_size: paper,
     models,
+    unavailable_backends: Object.fromEntries(unavailable),
     epoch_overhead: overhead,
     data,
     peak_rss_mb: Math.round(peakRss / 2 ** 20),

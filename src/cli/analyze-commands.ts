@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { BackendName } from '../compute/select.js';
+import { BACKEND_CHOICES, type BackendName } from '../util/backend-names.js';
 import { InputError } from '../util/errors.js';
 import { checkExistingDir, checkWritableDir, checkWritableFile } from '../util/files.js';
 import { integerOption, periodOption, positiveInteger } from './options.js';
 
-const BACKENDS = ['auto', 'native', 'wasm', 'reference', 'reference-f64'];
+const BACKENDS: readonly string[] = BACKEND_CHOICES;
 
 function backendOption(value: string): BackendName {
   if (!BACKENDS.includes(value)) throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);

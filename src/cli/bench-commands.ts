@@ -3,13 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { BackendKind } from '../bench/bench.js';
+import { BACKEND_NAMES } from '../util/backend-names.js';
 import { checkWritableFile } from '../util/files.js';
 import { packageRoot } from '../util/package-root.js';
 import { positiveInteger } from './options.js';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
 
-const BENCH_BACKENDS = ['native', 'wasm', 'reference'] as const;
+const BENCH_BACKENDS = BACKEND_NAMES;
 const BENCH_SIZES = ['paper', 'small'] as const;
 
 /** Commander parser for a comma-separated list of names out of `allowed`. */

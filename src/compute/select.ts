@@ -1,30 +1,62 @@
 import { cpus } from 'node:os';
-import type { ComputeBackend } from './backend.js';
-import { loadNativeBackend } from './native.js';
+import type { BackendName, ConcreteBackendName } from '../util/backend-names.js';
+import { BACKEND_NAMES } from '../util/backend-names.js';
+import { InputError } from '../util/errors.js';
+import type { BackendLoad, ComputeBackend } from './backend.js';
+import { openNativeBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
-import { loadWasmBackend } from './wasm.js';
+import { openWasmBackend } from './wasm.js';
 
-export type BackendName = 'auto' | 'native' | 'wasm' | 'reference' | 'reference-f64';
+export type { BackendName, ConcreteBackendName } from '../util/backend-names.js';
+
+interface BackendEntry {
+  /** The backend on `threads` threads (at least 1), or why it is not available here. */
+  open(threads: number): BackendLoad<ComputeBackend>;
+  /** Whether 'auto' may pick it (in the order of BACKEND_NAMES). */
+  auto: boolean;
+}
+
+/** The registry: one line per backend of util/backend-names.ts. */
+const BACKENDS: Record<ConcreteBackendName, BackendEntry> = {
+  native: { open: (threads) => openNativeBackend({ threads }), auto: true },
+  wasm: { open: (threads) => openWasmBackend({ threads }), auto: true },
+  reference: { open: () => ({ backend: new ReferenceBackend('float32') }), auto: true },
+  'reference-f64': { open: () => ({ backend: new ReferenceBackend('float64') }), auto: false },
+};
+
+/** A named backend on `threads` threads (0: all cores), or why it is not available here. */
+export function openBackend(name: ConcreteBackendName, threads = 0): BackendLoad<ComputeBackend> {
+  return BACKENDS[name].open(threads > 0 ? threads : cpus().length);
+}
+
+export interface ResolvedBackend {
+  backend: ComputeBackend;
+  /** The backends 'auto' tried before the one it took, each with why it did not load. */
+  skipped: { name: ConcreteBackendName; reason: string }[];
+}
 
 /**
- * The backend for a run. 'auto' takes the native OpenBLAS one when it was built, else the WASM SIMD one (built by
- * `npm run build:wasm`), else plain TypeScript float32.
+ * The backend for a name. 'auto' takes the first of native (OpenBLAS addon), wasm (SIMD kernels) and reference
+ * (plain TypeScript float32) that loads, and says why it skipped the others; a named backend that does not load
+ * is an InputError saying why.
  */
+export function resolveBackend(name: BackendName, threads = 0): ResolvedBackend {
+  if (name !== 'auto') {
+    const loaded = openBackend(name, threads);
+    if (!loaded.backend) throw new InputError(`backend '${name}' is not available: ${loaded.reason}`);
+    return { backend: loaded.backend, skipped: [] };
+  }
+  const skipped: ResolvedBackend['skipped'] = [];
+  for (const candidate of BACKEND_NAMES) {
+    if (!BACKENDS[candidate].auto) continue;
+    const loaded = openBackend(candidate, threads);
+    if (loaded.backend) return { backend: loaded.backend, skipped };
+    skipped.push({ name: candidate, reason: loaded.reason });
+  }
+  throw new Error(`no compute backend loads here: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** resolveBackend's backend. */
 export function createBackend(name: BackendName, threads = 0): ComputeBackend {
-  const count = threads > 0 ? threads : cpus().length;
-  if (name === 'reference') return new ReferenceBackend('float32');
-  if (name === 'reference-f64') return new ReferenceBackend('float64');
-  if (name === 'auto' || name === 'native') {
-    const native = loadNativeBackend({ threads: count });
-    if (native) return native;
-    if (name === 'native') {
-      throw new Error("backend 'native' was asked for but the OpenBLAS addon is not built (needs libopenblas-dev and a C compiler at npm install)");
-    }
-  }
-  const wasm = loadWasmBackend({ threads: count });
-  if (wasm) return wasm;
-  if (name === 'wasm') {
-    throw new Error("backend 'wasm' was asked for but the WASM kernels are not built (run `npm run build:wasm`; needs the assemblyscript dev dependency)");
-  }
-  return new ReferenceBackend('float32');
+  return resolveBackend(name, threads).backend;
 }

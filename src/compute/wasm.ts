@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
-import type { ComputeBackend, FloatArray } from './backend.js';
+import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
@@ -74,23 +74,34 @@ interface KernelExports {
   ABI_HASH?: WebAssembly.Global;
 }
 
-const modules = new Map<WasmVariant, WebAssembly.Module | null>();
+type ModuleLoad = { module: WebAssembly.Module; reason?: undefined } | { module: null; reason: string };
+const modules = new Map<WasmVariant, ModuleLoad>();
 
-/** The compiled module of a variant, or null when its file is missing or this runtime rejects it (cached). */
-function kernelModule(variant: WasmVariant): WebAssembly.Module | null {
-  if (modules.has(variant)) return modules.get(variant)!;
-  let mod: WebAssembly.Module | null = null;
-  try {
-    const file = join(packageRoot(), WASM_KERNEL_DIR, variant === 'wasm-simd' ? WASM_SIMD_FILE : WASM_RELAXED_FILE);
-    if (existsSync(file)) {
-      const bytes = readFileSync(file);
-      if (WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
-    }
-  } catch {
-    mod = null;
+/** The compiled module of a variant, or why it is unusable here: its file is missing or this runtime rejects it (cached). */
+function kernelModule(variant: WasmVariant): ModuleLoad {
+  let loaded = modules.get(variant);
+  if (!loaded) {
+    loaded = compileKernels(variant);
+    modules.set(variant, loaded);
   }
-  modules.set(variant, mod);
-  return mod;
+  return loaded;
+}
+
+function compileKernels(variant: WasmVariant): ModuleLoad {
+  const file = join(packageRoot(), WASM_KERNEL_DIR, variant === 'wasm-simd' ? WASM_SIMD_FILE : WASM_RELAXED_FILE);
+  if (!existsSync(file)) {
+    return { module: null, reason: `${file} is missing (\`npm run build:wasm\` builds it; needs the assemblyscript dev dependency)` };
+  }
+  try {
+    const bytes = readFileSync(file);
+    if (!WebAssembly.validate(bytes)) {
+      const feature = variant === 'wasm-simd' ? 'WebAssembly SIMD' : 'WebAssembly relaxed SIMD';
+      return { module: null, reason: `this runtime (Node ${process.version}) does not accept ${feature}, which ${file} uses` };
+    }
+    return { module: new WebAssembly.Module(bytes) };
+  } catch (e) {
+    return { module: null, reason: `${file} could not be compiled: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
 
 /**
@@ -430,24 +441,34 @@ function checkCellDims(batch: number, hidden: number): void {
 }
 
 /**
- * The WASM SIMD backend, or null when the compiled kernels are missing (assemblyscript not installed at build
- * time) or this runtime lacks WebAssembly SIMD / shared memory. Throws only for an invalid `threads` option.
+ * The WASM SIMD backend, or why not: the compiled kernels are missing (assemblyscript not installed at build time),
+ * stale, or this runtime lacks WebAssembly SIMD / shared memory. Throws only for an invalid `threads` option.
  */
-export function loadWasmBackend(options: WasmBackendOptions = {}): WasmBackend | null {
+export function openWasmBackend(options: WasmBackendOptions = {}): BackendLoad<WasmBackend> {
   const threads = options.threads ?? Math.max(1, cpus().length);
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
     throw new RangeError(`wasm backend: threads must be an integer from 1 to 1024, got ${threads}`);
   }
   const wanted = options.variant ?? 'auto';
   const order: WasmVariant[] = wanted === 'auto' ? ['wasm-relaxed-simd', 'wasm-simd'] : [wanted];
+  let reason = '';
   for (const variant of order) {
-    const mod = kernelModule(variant);
-    if (!mod) continue;
+    const loaded = kernelModule(variant);
+    if (!loaded.module) {
+      reason = loaded.reason;
+      continue;
+    }
     try {
-      return new WasmBackend(variant, mod, threads);
-    } catch {
-      // e.g. no shared WebAssembly memory here: try the next variant, else give up
+      return { backend: new WasmBackend(variant, loaded.module, threads) };
+    } catch (e) {
+      // e.g. no shared WebAssembly memory here, or a stale build: try the next variant, else give up
+      reason = `the ${variant} kernels could not start: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
-  return null;
+  return { backend: null, reason };
+}
+
+/** openWasmBackend's backend, or null (the reason is dropped). */
+export function loadWasmBackend(options: WasmBackendOptions = {}): WasmBackend | null {
+  return openWasmBackend(options).backend;
 }

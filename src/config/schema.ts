@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../util/backend-names.js';
 
 const ddmmyyyy = z.string().regex(/^\d{1,2}\/\d{1,2}\/\d{4}$/, 'expected a date as DD/MM/YYYY');
 const forcing = z.enum(['daymet', 'maurer', 'maurer_extended', 'nldas']);
@@ -43,7 +44,7 @@ export const configSchema = z.strictObject({
   /** Where parsed data is cached; default: $EALSTM_CACHE_DIR or ~/.cache/ealstm. */
   cache_dir: z.string().optional(),
   /** Compute backend: auto picks the fastest available. */
-  backend: z.enum(['auto', 'native', 'wasm', 'reference', 'reference-f64']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   /** Threads for the compute backend (0: all cores). */
   num_workers: z.number().int().min(0).default(0),
   /** Folder under which `<experiment_name>_<seed>` run directories are created when --run-dir is not given. */
