@@ -61,6 +61,21 @@ test('LSTM with statics gradients match finite differences', () => {
 test('LSTM without statics gradients match finite differences', () => {
   gradCheck({ kind: 'lstm', dynamicInputs: 1, staticInputs: 0, hidden: 1 }, 1, 7, 0);
 });
+test('stacked EA-LSTM (3 layers) gradients match finite differences, dropout on', () => {
+  gradCheck({ kind: 'ealstm', dynamicInputs: 2, staticInputs: 3, hidden: 4, layers: 3 }, 3, 6, 0.3);
+});
+test('stacked LSTM (2 layers, statics) gradients match finite differences', () => {
+  gradCheck({ kind: 'lstm', dynamicInputs: 3, staticInputs: 2, hidden: 5, layers: 2 }, 2, 7, 0);
+});
+test('a one-layer model keeps its parameter layout and initial values when layers is given as 1', () => {
+  const base: ModelSpec = { kind: 'ealstm', dynamicInputs: 2, staticInputs: 3, hidden: 4 };
+  const a = new RecurrentModel(backend, base);
+  const b = new RecurrentModel(backend, { ...base, layers: 1 });
+  a.initialize(new Random(5), 3);
+  b.initialize(new Random(5), 3);
+  assert.deepEqual(b.layout, a.layout);
+  assert.deepEqual(Array.from(b.params), Array.from(a.params));
+});
 test('batches smaller than the capacity give the same result as a full batch', () => {
   const spec: ModelSpec = { kind: 'ealstm', dynamicInputs: 2, staticInputs: 3, hidden: 4 };
   const a = new RecurrentModel(backend, spec);

@@ -18,7 +18,8 @@ const learningRate = z.union([
 export const configSchema = z.strictObject({
   experiment_name: z.string().min(1).default('ealstm_run'),
   model: z.enum(['lstm', 'ealstm']).default('ealstm'),
-  dataset: z.enum(['camels_us', 'caravan']).default('camels_us'),
+  /** A dataset registered in data/datasets.ts (camels_us, caravan); an unknown name is an error when data are loaded. */
+  dataset: z.string().min(1).default('camels_us'),
   data_dir: z.string().min(1),
   /** CAMELS-US forcing product (ignored for caravan); one, given as a name or a one-element list. */
   forcings: z.union([forcing, z.array(forcing).length(1, 'one forcing product at a time is supported')]).default('daymet'),
@@ -34,6 +35,8 @@ export const configSchema = z.strictObject({
   seq_length: positiveInt.default(270),
   hidden_size: positiveInt.max(8192, 'at most 8192 cells (the paper uses 256; larger models do not fit in memory)').default(256),
   initial_forget_bias: z.number().default(5),
+  /** Stacked recurrent layers (torch.nn.LSTM's num_layers; the paper's Appendix B tried 1 and 2). */
+  num_layers: positiveInt.max(8, 'at most 8 stacked layers').default(1),
   output_dropout: z.number().min(0).lt(1).default(0.4),
   loss: z.enum(['NSE', 'MSE']).default('NSE'),
   learning_rate: learningRate.default({ '1': 1e-3, '11': 5e-4, '21': 1e-4 }),

@@ -11,6 +11,7 @@ export function createModel(config: RunConfig, backend: ComputeBackend): Recurre
       dynamicInputs: config.dynamic_inputs.length,
       staticInputs: config.static_attributes.length,
       hidden: config.hidden_size,
+      layers: config.num_layers,
     },
     config.output_dropout,
   );

@@ -1,10 +1,11 @@
 import type { FloatArray } from '../compute/backend.js';
 import type { Random } from '../util/random.js';
-import { type ModelSpec, type ParamSlice, slice } from './layout.js';
+import { type ModelSpec, type ParamSlice, slice, upperLayerNames } from './layout.js';
 
 /**
  * The paper code's initialisation: orthogonal input (and static) weights, recurrent weights [I I I (I)],
- * zero biases except the forget gate, and PyTorch's default Linear init for the head.
+ * zero biases except the forget gate, and PyTorch's default Linear init for the head. Stacked layers above the
+ * first are initialised like the LSTM's first layer.
  */
 export function initializeParameters(
   spec: ModelSpec,
@@ -29,6 +30,17 @@ export function initializeParameters(
   if (spec.kind === 'ealstm') {
     const wsh = slice(layout, 'weight_sh');
     orthogonal(params, wsh.offset, wsh.shape[0], wsh.shape[1], rng);
+  }
+
+  // Stacked layers get the first LSTM layer's recipe; drawn after it so a one-layer model's draws are unchanged.
+  for (let l = 1; l < (spec.layers ?? 1); l++) {
+    const names = upperLayerNames(l);
+    const upperIh = slice(layout, names.weightIh);
+    orthogonal(params, upperIh.offset, h, 4 * h, rng);
+    const upperHh = slice(layout, names.weightHh);
+    for (let r = 0; r < h; r++) for (let g = 0; g < 4; g++) params[upperHh.offset + r * 4 * h + g * h + r] = 1;
+    const upperBias = slice(layout, names.biasIh);
+    for (let j = 0; j < h; j++) params[upperBias.offset + j] = initialForgetBias;
   }
 
   const bound = 1 / Math.sqrt(h);

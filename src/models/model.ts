@@ -5,7 +5,7 @@ import { Dropout } from './layers/dropout.js';
 import { InputGateLayer } from './layers/input-gate.js';
 import { LinearHead } from './layers/linear-head.js';
 import { LstmLayer } from './layers/lstm-layer.js';
-import { type ModelSpec, type ParamSlice, parameterCount, parameterLayout, slice } from './layout.js';
+import { type ModelSpec, type ParamSlice, parameterCount, parameterLayout, slice, upperLayerNames } from './layout.js';
 
 /**
  * LSTM / EA-LSTM with dropout on the last hidden state and a linear head, written llm.c style: explicit forward and
@@ -19,11 +19,9 @@ import { type ModelSpec, type ParamSlice, parameterCount, parameterLayout, slice
  * The LSTM's statics enter its layer as per-sequence inputs (rows W_ih[D:] added once per sequence), which equals
  * concatenating x_s to every step. Backward runs the same chain in reverse.
  *
- * Stacking (torch.nn.LSTM's num_layers, not implemented) would compose further LstmLayers: each takes the hidden
- * sequence of the one below (h_1 .. h_T through a Dropout over [T, n, H]) as its sequence input, with no constant
- * inputs and its own input gate, and the head reads the top layer's h_T. Backward would pass each upper layer's
- * inputGrad ([T, n, H]) back through that Dropout and add it to the lower layer's dL/dh_t at every step of
- * LstmLayer.backward's loop (today only dL/dh_T arrives, from the head).
+ * Stacked layers (num_layers > 1, torch.nn.LSTM semantics without inter-layer dropout): each further LstmLayer
+ * (gates [f|o|g|i]) reads the hidden sequence h_1 .. h_T of the layer below, and the head reads the top layer's h_T.
+ * In backward each upper layer's input gradient ([T, n, H]) is the lower layer's dL/dh_t at every step.
  *
  * Inputs are time-major: `dynamicInput` is [T, n, D] for a batch of n <= capacity sequences, `staticInput` is [n, S].
  */
@@ -43,7 +41,10 @@ export class RecurrentModel {
 
   /** The EA-LSTM's static layer (null for the LSTM). */
   private readonly inputGateLayer: InputGateLayer | null;
-  private readonly recurrent: LstmLayer;
+  /** The recurrent layers, bottom first; the head reads the last one. */
+  private readonly recurrent: LstmLayer[];
+  /** dL/d(hidden sequence) between layer l and l + 1, [T, capacity, H] each (stacked models only). */
+  private sequenceGrads: FloatArray[] = [];
   private readonly dropout: Dropout;
   private readonly head: LinearHead;
   private batchSize = 0;
@@ -63,9 +64,10 @@ export class RecurrentModel {
     const buffers = { params: this.params, grads: this.grads };
     const at = (name: string) => slice(this.layout, name);
     const { dynamicInputs: d, staticInputs: s, hidden: h } = spec;
+    let first: LstmLayer;
     if (spec.kind === 'ealstm') {
       this.inputGateLayer = new InputGateLayer(backend, buffers, { weight: at('weight_sh'), bias: at('bias_s') }, s, h);
-      this.recurrent = new LstmLayer(
+      first = new LstmLayer(
         backend,
         buffers,
         { weightIh: at('weight_ih'), weightHh: at('weight_hh'), bias: at('bias'), biasHh: null },
@@ -73,11 +75,23 @@ export class RecurrentModel {
       );
     } else {
       this.inputGateLayer = null;
-      this.recurrent = new LstmLayer(
+      first = new LstmLayer(
         backend,
         buffers,
         { weightIh: at('weight_ih'), weightHh: at('weight_hh'), bias: at('bias_ih'), biasHh: at('bias_hh') },
         { sequenceInputs: d, constantInputs: s, hidden: h, externalInputGate: false },
+      );
+    }
+    this.recurrent = [first];
+    for (let l = 1; l < (spec.layers ?? 1); l++) {
+      const names = upperLayerNames(l);
+      this.recurrent.push(
+        new LstmLayer(
+          backend,
+          buffers,
+          { weightIh: at(names.weightIh), weightHh: at(names.weightHh), bias: at(names.biasIh), biasHh: at(names.biasHh) },
+          { sequenceInputs: h, constantInputs: 0, hidden: h, externalInputGate: false },
+        ),
       );
     }
     this.dropout = new Dropout(backend, outputDropout);
@@ -100,7 +114,8 @@ export class RecurrentModel {
     this.dynamicInputGrad = be.alloc(seqLength * batch * d);
     this.staticInputGrad = be.alloc(Math.max(1, batch * s));
     this.inputGateLayer?.ensureCapacity(batch);
-    this.recurrent.ensureCapacity(batch, seqLength);
+    for (const layer of this.recurrent) layer.ensureCapacity(batch, seqLength);
+    this.sequenceGrads = this.recurrent.slice(1).map(() => be.alloc(seqLength * batch * h));
     this.dropout.ensureCapacity(batch * h);
     this.head.ensureCapacity(batch);
   }
@@ -126,14 +141,26 @@ export class RecurrentModel {
     const gateLayer = this.inputGateLayer;
     gateLayer?.forward(n, this.staticInput);
     const constantInput = this.spec.kind === 'lstm' && this.spec.staticInputs > 0 ? this.staticInput : null;
-    this.recurrent.forward(n, this.dynamicInput, constantInput, gateLayer ? gateLayer.gate : null);
-    const dropped = this.dropout.forward(n * this.spec.hidden, this.recurrent.hiddens, this.recurrent.lastOffset, dropoutRng);
+    const [first, ...upper] = this.recurrent;
+    first.forward(n, this.dynamicInput, constantInput, gateLayer ? gateLayer.gate : null);
+    let below = first;
+    for (const layer of upper) {
+      layer.forward(n, below.hiddens, null, null, n * this.spec.hidden);
+      below = layer;
+    }
+    const top = this.top;
+    const dropped = this.dropout.forward(n * this.spec.hidden, top.hiddens, top.lastOffset, dropoutRng);
     return this.head.forward(n, dropped);
   }
 
-  /** Last hidden and cell state of the last forward ([n, H] each, at the returned offset). */
+  private get top(): LstmLayer {
+    return this.recurrent[this.recurrent.length - 1];
+  }
+
+  /** Last hidden and cell state of the top layer in the last forward ([n, H] each, at the returned offset). */
   lastState(): { h: FloatArray; c: FloatArray; offset: number } {
-    return { h: this.recurrent.hiddens, c: this.recurrent.cells, offset: this.recurrent.lastOffset };
+    const top = this.top;
+    return { h: top.hiddens, c: top.cells, offset: top.lastOffset };
   }
 
   /**
@@ -144,9 +171,21 @@ export class RecurrentModel {
     const n = this.batchSize;
     const wantInputs = options.inputGradients === true;
     const dDropped = this.head.backward(n, dOutput);
-    this.dropout.backward(n * this.spec.hidden, dDropped, this.recurrent.dLastHidden);
+    const stateSize = n * this.spec.hidden;
+    this.dropout.backward(stateSize, dDropped, this.top.dLastHidden);
+    // Down the stack: layer l's input gradient is dL/dh_t of layer l - 1 at every step; only the top gets dL/dh_T.
+    for (let l = this.recurrent.length - 1; l >= 1; l--) {
+      this.recurrent[l].backward({
+        outputGrad: l + 1 < this.recurrent.length ? this.sequenceGrads[l] : null,
+        inputGrad: this.sequenceGrads[l - 1],
+        constantInputGrad: null,
+        inputGateGrad: null,
+      });
+      this.recurrent[l - 1].dLastHidden.fill(0, 0, stateSize);
+    }
     const gateLayer = this.inputGateLayer;
-    this.recurrent.backward({
+    this.recurrent[0].backward({
+      outputGrad: this.recurrent.length > 1 ? this.sequenceGrads[0] : null,
       inputGrad: wantInputs ? this.dynamicInputGrad : null,
       constantInputGrad: wantInputs ? this.staticInputGrad : null,
       inputGateGrad: gateLayer ? gateLayer.dGate : null,

@@ -15,21 +15,40 @@ export interface GoldenCase {
   adam_steps: { steps: { loss: number; grad_norm_before_clip: number }[]; params_after: Record<string, number[]> };
 }
 
-export const golden = JSON.parse(readFileSync(new URL('../fixtures/golden_lstm.json', import.meta.url), 'utf8')) as {
-  ealstm: GoldenCase;
-  lstm: GoldenCase;
-};
+/** golden_lstm.json: one recurrent layer; golden_stacked.json: two (torch.nn.LSTM's num_layers = 2). */
+export const GOLDEN_FILES = ['golden_lstm.json', 'golden_stacked.json'] as const;
+export type GoldenFile = (typeof GOLDEN_FILES)[number];
+
+const loaded = new Map<GoldenFile, { ealstm: GoldenCase; lstm: GoldenCase }>();
+export function goldenFixture(file: GoldenFile): { ealstm: GoldenCase; lstm: GoldenCase } {
+  let fixture = loaded.get(file);
+  if (!fixture) {
+    fixture = JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8')) as { ealstm: GoldenCase; lstm: GoldenCase };
+    loaded.set(file, fixture);
+  }
+  return fixture;
+}
+export const golden = goldenFixture('golden_lstm.json');
+
+/** PyTorch's LSTM parameter names (layer 0 unsuffixed, stacked layers `_l<k>`): their gate blocks are reordered. */
+const TORCH_LSTM_PARAM = /^(weight_ih|weight_hh|bias_ih|bias_hh)(_l\d+)?$/;
+const isTorchLstmParam = (kind: 'lstm' | 'ealstm', name: string) => TORCH_LSTM_PARAM.test(name) && (kind === 'lstm' || name.includes('_l'));
+const layerCount = (c: GoldenCase) => 1 + Object.keys(c.params).filter((k) => /^weight_ih_l\d+$/.test(k)).length;
 
 /** Our LSTM gate blocks are [f, o, g, i]; PyTorch's nn.LSTM rows are [i, f, g, o]. */
 const TORCH_BLOCK_OF_OURS = [1, 3, 2, 0];
 
-export function buildModel(backend: ComputeBackend, kind: 'lstm' | 'ealstm'): { model: RecurrentModel; c: GoldenCase } {
-  const c = golden[kind];
+export function buildModel(
+  backend: ComputeBackend,
+  kind: 'lstm' | 'ealstm',
+  file: GoldenFile = 'golden_lstm.json',
+): { model: RecurrentModel; c: GoldenCase } {
+  const c = goldenFixture(file)[kind];
   const [batch, seq, d] = c.inputs.x_d.shape;
   const s = c.inputs.x_s.shape[1];
   const h = c.params.weight_hh.shape[kind === 'ealstm' ? 0 : 1];
-  const model = new RecurrentModel(backend, { kind, dynamicInputs: d, staticInputs: s, hidden: h }, 0);
-  setParams(model, kind === 'ealstm' ? mapEa(c.params) : mapLstm(c.params, h));
+  const model = new RecurrentModel(backend, { kind, dynamicInputs: d, staticInputs: s, hidden: h, layers: layerCount(c) }, 0);
+  setParams(model, mapParams(kind, c.params, h));
   model.ensureCapacity(batch, seq);
   // Batch-first fixture input to our time-major layout.
   for (let b = 0; b < batch; b++)
@@ -47,8 +66,14 @@ function setParams(model: RecurrentModel, values: Record<string, number[]>): voi
   }
 }
 
-function mapEa(params: Record<string, Tensor>): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.values]));
+/** The fixture's parameters in our layout: PyTorch LSTM blocks i,f,g,o -> ours f,o,g,i; the EA-LSTM's own as they are. */
+function mapParams(kind: 'lstm' | 'ealstm', params: Record<string, Tensor>, h: number): Record<string, number[]> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, t]) => {
+      if (!isTorchLstmParam(kind, name)) return [name, t.values];
+      return [name, t.shape.length === 2 ? torchGatesToOurs(t.values, h, t.shape[1]) : torchBiasToOurs(t.values, h)];
+    }),
+  );
 }
 
 /** PyTorch [4H, in] with blocks i,f,g,o -> ours [in, 4H] with blocks f,o,g,i. */
@@ -65,35 +90,15 @@ function torchBiasToOurs(values: number[], h: number): number[] {
   return out;
 }
 
-function mapLstm(params: Record<string, Tensor>, h: number): Record<string, number[]> {
-  const inputs = params.weight_ih.shape[1];
-  return {
-    weight_ih: torchGatesToOurs(params.weight_ih.values, h, inputs),
-    weight_hh: torchGatesToOurs(params.weight_hh.values, h, h),
-    bias_ih: torchBiasToOurs(params.bias_ih.values, h),
-    bias_hh: torchBiasToOurs(params.bias_hh.values, h),
-    fc_weight: params.fc_weight.values,
-    fc_bias: params.fc_bias.values,
-  };
-}
-
 /** Expected values (gradients or parameters) of the fixture in our layout, by our parameter name. */
 export function expectedInOurLayout(
   kind: 'lstm' | 'ealstm',
   values: Record<string, number[]>,
   c: GoldenCase,
 ): Record<string, number[]> {
-  if (kind === 'ealstm') return values;
-  const h = c.params.weight_hh.shape[1];
-  const inputs = c.params.weight_ih.shape[1];
-  return {
-    weight_ih: torchGatesToOurs(values.weight_ih, h, inputs),
-    weight_hh: torchGatesToOurs(values.weight_hh, h, h),
-    bias_ih: torchBiasToOurs(values.bias_ih, h),
-    bias_hh: torchBiasToOurs(values.bias_hh, h),
-    fc_weight: values.fc_weight,
-    fc_bias: values.fc_bias,
-  };
+  const h = c.params.weight_hh.shape[kind === 'ealstm' ? 0 : 1];
+  const asTensors = Object.fromEntries(Object.entries(values).filter(([name]) => name in c.params).map(([name, v]) => [name, { shape: c.params[name].shape, values: v }]));
+  return mapParams(kind, asTensors, h);
 }
 
 export function paramView(model: RecurrentModel, buffer: FloatArray, name: string): number[] {

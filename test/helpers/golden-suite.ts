@@ -4,14 +4,14 @@ import type { ComputeBackend } from '../../src/compute/backend.js';
 import { lossAndGradient } from '../../src/training/losses.js';
 import { Adam } from '../../src/training/optimizer.js';
 import { trainStep } from '../../src/training/step.js';
-import { batchFirst, buildModel, expectedInOurLayout, paramView, relativeError } from './golden-lstm.js';
+import { batchFirst, buildModel, expectedInOurLayout, GOLDEN_FILES, paramView, relativeError } from './golden-lstm.js';
 
-/** Runs the golden-fixture checks for one backend at the given tolerances. */
+/** Runs the golden-fixture checks (one layer and a two-layer stack) for one backend at the given tolerances. */
 export function goldenSuite(backend: ComputeBackend, tol: { forward: number; grad: number; adam: number }): void {
-  for (const kind of ['ealstm', 'lstm'] as const) {
-    describe(`${kind} on ${backend.name} matches PyTorch (golden_lstm.json)`, () => {
+  for (const file of GOLDEN_FILES) for (const kind of ['ealstm', 'lstm'] as const) {
+    describe(`${kind} on ${backend.name} matches PyTorch (${file})`, () => {
       test('forward: predictions, last states, input gate, losses', () => {
-        const { model, c } = buildModel(backend, kind);
+        const { model, c } = buildModel(backend, kind, file);
         const n = c.inputs.y.length;
         const pred = model.forward(n);
         assert.ok(relativeError(Array.from(pred.subarray(0, n)), c.forward.y_pred as number[]) < tol.forward);
@@ -34,7 +34,7 @@ export function goldenSuite(backend: ComputeBackend, tol: { forward: number; gra
       });
 
       test('gradients of NSE* w.r.t. every parameter, x_d and x_s', () => {
-        const { model, c } = buildModel(backend, kind);
+        const { model, c } = buildModel(backend, kind, file);
         const n = c.inputs.y.length;
         const pred = model.forward(n);
         const y = backend.alloc(n);
@@ -59,7 +59,7 @@ export function goldenSuite(backend: ComputeBackend, tol: { forward: number; gra
       });
 
       test('three clipped Adam steps', () => {
-        const { model, c } = buildModel(backend, kind);
+        const { model, c } = buildModel(backend, kind, file);
         const n = c.inputs.y.length;
         const target = backend.alloc(n);
         target.set(c.inputs.y);

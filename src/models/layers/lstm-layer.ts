@@ -50,6 +50,7 @@ export class LstmLayer {
   private seqLength = 0;
   private batchSize = 0;
   private input: FloatArray | null = null;
+  private inputOffset = 0;
   private constantInput: FloatArray | null = null;
   private inputGate: FloatArray | null = null;
   /** Per-sequence part of the pre-activations, [capacity, G]. */
@@ -95,10 +96,11 @@ export class LstmLayer {
   }
 
   /**
-   * input: [T, n, D]; constantInput: [n, S] (null when S = 0); inputGate: [n, H] when the gate is external.
+   * input: [T, n, D] from inputOffset (a stacked layer reads the hidden sequence h_1 .. h_T of the layer below);
+   * constantInput: [n, S] (null when S = 0); inputGate: [n, H] when the gate is external.
    * The arrays are kept for backward.
    */
-  forward(n: number, input: FloatArray, constantInput: FloatArray | null, inputGate: FloatArray | null): void {
+  forward(n: number, input: FloatArray, constantInput: FloatArray | null, inputGate: FloatArray | null, inputOffset = 0): void {
     const { sequenceInputs: d, constantInputs: s, hidden: h } = this.shape;
     const g = this.gateWidth;
     const t = this.seqLength;
@@ -106,6 +108,7 @@ export class LstmLayer {
     const p = this.buffers.params;
     this.batchSize = n;
     this.input = input;
+    this.inputOffset = inputOffset;
     this.constantInput = constantInput;
     this.inputGate = inputGate;
 
@@ -121,7 +124,7 @@ export class LstmLayer {
     const step = n * g;
     for (let i = 0; i < step; i++) gates[i] = constant[i];
     for (let k = 1; k < t; k++) gates.copyWithin(k * step, 0, step);
-    be.gemm(false, false, t * n, g, d, 1, input, 0, d, p, this.weightIh, g, 1, gates, 0, g);
+    be.gemm(false, false, t * n, g, d, 1, input, inputOffset, d, p, this.weightIh, g, 1, gates, 0, g);
 
     const hs = this.hiddens;
     const cs = this.cells;
@@ -139,11 +142,17 @@ export class LstmLayer {
   }
 
   /**
-   * Backpropagation through time from dLastHidden (dL/dh_T). Adds the gradients of this layer's parameters; writes,
-   * when given, dL/d(input) ([T, n, D]), dL/d(constant input) ([n, S]) and dL/d(external input gate) summed over
-   * time ([n, H], overwritten).
+   * Backpropagation through time from dLastHidden (dL/dh_T) and, for a layer below another, outputGrad: dL/dh_t of
+   * every step from the layer above ([T, n, H], added to dL/dh_t step by step). Adds the gradients of this layer's
+   * parameters; writes, when given, dL/d(input) ([T, n, D]), dL/d(constant input) ([n, S]) and dL/d(external input
+   * gate) summed over time ([n, H], overwritten).
    */
-  backward(targets: { inputGrad: FloatArray | null; constantInputGrad: FloatArray | null; inputGateGrad: FloatArray | null }): void {
+  backward(targets: {
+    outputGrad?: FloatArray | null;
+    inputGrad: FloatArray | null;
+    constantInputGrad: FloatArray | null;
+    inputGateGrad: FloatArray | null;
+  }): void {
     const n = this.batchSize;
     const { sequenceInputs: d, constantInputs: s, hidden: h } = this.shape;
     const g = this.gateWidth;
@@ -158,14 +167,17 @@ export class LstmLayer {
     const dig = this.inputGate ? targets.inputGateGrad : null;
     dig?.fill(0, 0, n * h);
     const step = n * g;
+    const outputGrad = targets.outputGrad ?? null;
+    const stateSize = n * h;
     for (let k = t - 1; k >= 0; k--) {
+      if (outputGrad) for (let i = 0; i < stateSize; i++) dh[i] += outputGrad[k * stateSize + i];
       be.cellBackward(n, h, this.gates, k * step, this.inputGate, this.cells, k * n * h, this.cells, (k + 1) * n * h, dh, dc, dGates, k * step, dig);
       if (k > 0) be.gemm(false, true, n, h, g, 1, dGates, k * step, g, p, this.weightHh, g, 0, dh, 0, h);
     }
 
     // Weight gradients over all steps in single products: h_{t-1} is hiddens[t] (hiddens[0] = 0).
     be.gemm(true, false, h, g, t * n, 1, this.hiddens, 0, h, dGates, 0, g, 1, gr, this.weightHh, g);
-    be.gemm(true, false, d, g, t * n, 1, this.input!, 0, d, dGates, 0, g, 1, gr, this.weightIh, g);
+    be.gemm(true, false, d, g, t * n, 1, this.input!, this.inputOffset, d, dGates, 0, g, 1, gr, this.weightIh, g);
     // Sum over time of dGates ([n, G]) for the biases and the per-sequence inputs.
     const sum = this.dGateSum;
     be.gemm(false, false, 1, step, t, 1, this.onesOverTime, 0, t, dGates, 0, step, 0, sum, 0, step);
