@@ -1,6 +1,6 @@
 // Compiles the AssemblyScript kernels (src/compute/wasm/kernels.as) into two WebAssembly modules:
 //   build/wasm/kernels-simd.wasm     v128 SIMD (runs on any Node >= 20)
-//   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; Node 20 needs --experimental-wasm-relaxed-simd)
+//   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; on Node 20 wasm.ts sets V8's --experimental-wasm-relaxed-simd)
 // src/compute/wasm.ts loads them from the package root (from src/ under tsx and from dist/ alike).
 // The kernels' argument-block constants come from the table in src/compute/wasm/abi.ts (also read by wasm.ts):
 // it is transpiled with the typescript dev dependency and handed to asc as the module './abi'.

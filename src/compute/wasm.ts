@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
@@ -34,8 +35,9 @@ export interface WasmBackendOptions {
   /** Threads sharing each kernel call, the calling one included (default: os.cpus().length). */
   threads?: number;
   /**
-   * Which build: 'auto' (default) takes relaxed SIMD (fused multiply-add) when this runtime validates it (Node 20:
-   * only with --experimental-wasm-relaxed-simd), else plain SIMD; naming a variant forces it (null if unusable).
+   * Which build: 'auto' (default) takes relaxed SIMD (fused multiply-add where the CPU has it) when this runtime
+   * accepts it, else plain SIMD; EALSTM_NO_RELAXED_SIMD=1 makes 'auto' take plain SIMD, whose results are the same
+   * bits on every machine. Naming a variant forces it (unavailable if unusable).
    */
   variant?: 'auto' | WasmVariant;
 }
@@ -87,6 +89,21 @@ function kernelModule(variant: WasmVariant): ModuleLoad {
   return loaded;
 }
 
+/**
+ * Node 20's V8 (11.3) has relaxed SIMD behind --experimental-wasm-relaxed-simd, which our npm scripts and users' node
+ * command lines do not pass; later V8s ship it. The flag only lets the validator accept the relaxed opcodes, and V8
+ * reads it when a module is validated and compiled, so setting it at run time, before compiling, is enough. Returns
+ * false where this V8 refuses the flag.
+ */
+function enableRelaxedSimd(): boolean {
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function compileKernels(variant: WasmVariant): ModuleLoad {
   const file = join(packageRoot(), WASM_KERNEL_DIR, variant === 'wasm-simd' ? WASM_SIMD_FILE : WASM_RELAXED_FILE);
   if (!existsSync(file)) {
@@ -94,7 +111,7 @@ function compileKernels(variant: WasmVariant): ModuleLoad {
   }
   try {
     const bytes = readFileSync(file);
-    if (!WebAssembly.validate(bytes)) {
+    if (!WebAssembly.validate(bytes) && !(variant === 'wasm-relaxed-simd' && enableRelaxedSimd() && WebAssembly.validate(bytes))) {
       const feature = variant === 'wasm-simd' ? 'WebAssembly SIMD' : 'WebAssembly relaxed SIMD';
       return { module: null, reason: `this runtime (Node ${process.version}) does not accept ${feature}, which ${file} uses` };
     }
@@ -450,7 +467,8 @@ export function openWasmBackend(options: WasmBackendOptions = {}): BackendLoad<W
     throw new RangeError(`wasm backend: threads must be an integer from 1 to 1024, got ${threads}`);
   }
   const wanted = options.variant ?? 'auto';
-  const order: WasmVariant[] = wanted === 'auto' ? ['wasm-relaxed-simd', 'wasm-simd'] : [wanted];
+  const order: WasmVariant[] =
+    wanted !== 'auto' ? [wanted] : process.env.EALSTM_NO_RELAXED_SIMD ? ['wasm-simd'] : ['wasm-relaxed-simd', 'wasm-simd'];
   let reason = '';
   for (const variant of order) {
     const loaded = kernelModule(variant);
