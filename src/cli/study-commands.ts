@@ -8,7 +8,7 @@ import { estimateWork, formatDuration, missingInputs } from '../study/estimate.j
 import { writeFoldFiles } from '../study/folds.js';
 import { checkJobs, type LocalEvent, type LocalProgress, runLocal } from '../study/local-executor.js';
 import { queueState, readSubmissions, submit, writeSlurmScripts } from '../study/slurm.js';
-import { clearFailure, countStates, failureOf, recordFailure, runState, shouldResume, STUDY_PERIOD, trainedEpochs } from '../study/state.js';
+import { clearFailure, countStates, failureOf, recordFailure, runState, shouldResume, STUDY_PERIOD, trainedEpochs, waitForRunLock } from '../study/state.js';
 import { loadStudy, type SlurmOptions } from '../study/study-file.js';
 import { writeStudyReport } from '../study/study-report.js';
 import { InputError } from '../util/errors.js';
@@ -82,7 +82,10 @@ function taskRun(expanded: ExpandedStudy, options: { run?: string; tasks?: strin
   return selectRuns(expanded, [name])[0];
 }
 
-function taskCommand(file: string, options: StudyOptions & { run?: string; tasks?: string; index?: number; threads?: number; exitWithParent?: boolean }): void {
+async function taskCommand(
+  file: string,
+  options: StudyOptions & { run?: string; tasks?: string; index?: number; threads?: number; exitWithParent?: boolean },
+): Promise<void> {
   if (options.exitWithParent) exitWithParent();
   const expanded = load(file, options);
   const run = taskRun(expanded, options);
@@ -90,6 +93,7 @@ function taskCommand(file: string, options: StudyOptions & { run?: string; tasks
   const threads = options.threads ?? expanded.study.threads;
   console.log(`study ${expanded.study.name}: run ${run.name} (${run.index + 1} of ${expanded.runs.length}) in ${run.dir}`);
   clearFailure(expanded, run);
+  await waitForRunLock(run);
   try {
     if (trainedEpochs(run) < run.config.epochs) {
       if (shouldResume(run)) trainCommand({ resume: true, runDir: run.dir, threads });
@@ -290,5 +294,5 @@ export function registerStudyCommands(program: Command): void {
     .option('--threads <n>', 'compute threads', positiveInteger)
     .option('--exit-with-parent', 'end when the parent process dies (local executor)')
     .option(outputOption, outputHelp)
-    .action((file, opts) => taskCommand(file, opts));
+    .action(async (file, opts) => taskCommand(file, opts));
 }

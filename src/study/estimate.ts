@@ -37,19 +37,21 @@ function layersOf(config: RunConfig): number {
  * (4 gates for the LSTM, whose statics are inputs; 3 for the EA-LSTM, whose input gate comes from the statics
  * once per sequence) and, for stacked layers, 4 gates over [hidden, hidden] inputs per extra layer.
  */
-function stepCost(config: RunConfig, hidden = config.hidden_size): number {
+function stepCost(config: RunConfig): number {
+  const hidden = config.hidden_size;
   const d = config.dynamic_inputs.length;
   const s = config.static_attributes.length;
   const first = config.model === 'ealstm' ? 3 * hidden * (hidden + d) : 4 * hidden * (hidden + d + s);
   return first + (layersOf(config) - 1) * 4 * hidden * 2 * hidden;
 }
 
-const REFERENCE = { batch: 32, seqLength: 32, hidden: 32 };
+/** The sequence length at which a step is timed; time grows linearly with it, so it is scaled to each run's. */
+const TIMED_SEQUENCE = 30;
 
 /**
- * Samples x epochs of every run and a time estimate: one training step is timed on this machine, per model
- * kind, input count and backend, at a small reference shape, and scaled by the multiply-adds of each run's shape
- * (batch x sequence length x gates x hidden x (hidden + inputs)). Basin lists are needed, the data are not.
+ * Samples x epochs of every run and a time estimate: one training step is timed on this machine for every
+ * distinct (model, inputs, hidden size, batch, backend) at a sequence of 30 steps, and scaled linearly to each
+ * run's sequence length (and by the multiply-adds of stacked layers). Basin lists are needed, the data are not.
  */
 export function estimateWork(expanded: ExpandedStudy, options: { measure?: boolean; threads?: number } = {}): StudyWork {
   const basinCounts = new Map<string, number>();
@@ -63,26 +65,26 @@ export function estimateWork(expanded: ExpandedStudy, options: { measure?: boole
   };
   const foldSizes = expanded.folds?.map((f) => f.length);
   const total = foldSizes?.reduce((a, b) => a + b, 0) ?? 0;
+  const threads = options.threads ?? expanded.study.threads;
 
-  const msPerUnit = new Map<string, number>();
+  const measured = new Map<string, number>();
   const timings: string[] = [];
+  const backendNames: string[] = [];
   const stepSeconds = (config: RunConfig, batch: number): number => {
     if (options.measure === false) return Number.NaN;
-    const key = `${config.model}|${config.dynamic_inputs.length}|${config.static_attributes.length}|${config.backend}`;
-    let perUnit = msPerUnit.get(key);
-    if (perUnit === undefined) {
-      const backend = createBackend(config.backend, options.threads ?? expanded.study.threads);
-      const shape = {
-        ...REFERENCE,
-        dynamicInputs: config.dynamic_inputs.length,
-        staticInputs: config.model === 'ealstm' || config.static_attributes.length > 0 ? Math.max(config.static_attributes.length, 1) : 0,
-      };
-      const ms = timeModel(backend, config.model, shape, 3).trainMs;
-      perUnit = ms / (REFERENCE.batch * REFERENCE.seqLength * stepCost(config, REFERENCE.hidden));
-      msPerUnit.set(key, perUnit);
-      timings.push(`${config.model} (${backend.name}, ${options.threads ?? expanded.study.threads} thread(s)): ${ms.toFixed(2)} ms per step at hidden ${REFERENCE.hidden}, sequence ${REFERENCE.seqLength}, batch ${REFERENCE.batch}`);
+    const d = config.dynamic_inputs.length;
+    const s = config.model === 'ealstm' || config.static_attributes.length > 0 ? Math.max(config.static_attributes.length, 1) : 0;
+    const key = `${config.model}|${d}|${s}|${config.hidden_size}|${batch}|${config.backend}`;
+    let ms = measured.get(key);
+    if (ms === undefined) {
+      const backend = createBackend(config.backend, threads);
+      ms = timeModel(backend, config.model, { batch, seqLength: TIMED_SEQUENCE, hidden: config.hidden_size, dynamicInputs: d, staticInputs: s }, 1).trainMs;
+      measured.set(key, ms);
+      if (!backendNames.includes(backend.name)) backendNames.push(backend.name);
+      timings.push(`${config.model} hidden ${config.hidden_size} batch ${batch}: ${ms.toFixed(1)} ms`);
     }
-    return (perUnit * batch * config.seq_length * stepCost(config)) / 1000;
+    const layers = stepCost(config) / stepCost({ ...config, num_layers: 1 } as RunConfig);
+    return (ms * layers * config.seq_length) / TIMED_SEQUENCE / 1000;
   };
 
   const runs = expanded.runs.map((run): RunWork => {
@@ -99,7 +101,7 @@ export function estimateWork(expanded: ExpandedStudy, options: { measure?: boole
     totalSampleEpochs: runs.reduce((a, r) => a + r.samples * r.epochs, 0),
     totalSteps: runs.reduce((a, r) => a + r.stepsPerEpoch * r.epochs, 0),
     totalSeconds: runs.reduce((a, r) => a + r.seconds, 0),
-    timing: timings.join('\n'),
+    timing: timings.length > 0 ? `one step at sequence ${TIMED_SEQUENCE} (${backendNames.join(', ')}, ${threads} thread(s)): ${timings.join('; ')}` : '',
   };
 }
 

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { lastCompleteEpoch, lastWeightsEpoch } from '../run/checkpoint.js';
-import { configFile, scalerFile } from '../run/run-dir.js';
+import { lockFile, readLockHolder } from '../run/lock.js';
+import { configFile } from '../run/run-dir.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
 
@@ -58,11 +60,34 @@ export function runState(expanded: ExpandedStudy, run: StudyRun): RunState {
 }
 
 /**
- * Whether the next attempt continues the run (`train --resume`) rather than starting it: train has written its
- * config and scaler, or any weights. A run killed before that point simply starts again.
+ * Whether the next attempt continues the run (`train --resume`) rather than starting it: train refuses to start
+ * in a directory that holds anything a run writes, so anything there (its config first) means continue.
  */
 export function shouldResume(run: StudyRun): boolean {
-  return lastWeightsEpoch(run.dir) > 0 || (existsSync(configFile(run.dir)) && existsSync(scalerFile(run.dir)));
+  return existsSync(configFile(run.dir)) || lastWeightsEpoch(run.dir) > 0;
+}
+
+/**
+ * Waits (up to `seconds`) while another process on this host holds the run directory's lock: after a killed
+ * local runner, its children end within a fraction of a second, and the rerun should wait for that rather than
+ * fail on the lock. A holder on another host, or a lock whose process is gone, does not wait.
+ */
+export async function waitForRunLock(run: StudyRun, seconds = 15): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const holder = readLockHolder(lockFile(run.dir));
+    if (!holder || holder.host !== os.hostname() || holder.pid === process.pid || !isAlive(holder.pid)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function countStates(states: readonly string[]): Record<string, number> {
