@@ -27,14 +27,12 @@ export function registerComparisonCommands(program: Command): void {
       checkWritableDir(opts.output, '--output');
       const { buildEnsemble } = await import('../evaluation/ensemble.js');
       const s = buildEnsemble({ runDirs: opts.runDirs, output: opts.output, period: opts.period });
+      const { describeNseSummary, formatValue } = await import('../evaluation/summary.js');
       const m = s.memberMeanNse;
       const mean = m.reduce((a, b) => a + b, 0) / m.length;
       const std = Math.sqrt(m.reduce((a, b) => a + (b - mean) ** 2, 0) / m.length);
-      console.log(
-        `ensemble of ${s.members.length} runs, ${s.period} period, ${s.results.length} basins: mean NSE ${s.meanNse.toFixed(3)}, ` +
-          `median NSE ${s.medianNse.toFixed(3)}, basins with NSE <= 0: ${s.failures}`,
-      );
-      console.log(`members: mean NSE ${mean.toFixed(3)} ± ${std.toFixed(3)} (${m.map((v) => v.toFixed(3)).join(', ')})`);
+      console.log(`ensemble of ${s.members.length} runs, ${s.period} period, ${s.results.length} basins: ${describeNseSummary(s.nse)}`);
+      console.log(`members: mean NSE ${formatValue(mean)} ± ${formatValue(std)} (${m.map((v) => formatValue(v)).join(', ')})`);
       console.log(`wrote ${s.outputDir}/metrics.csv, predictions/, member_metrics.csv and spread.csv`);
     });
 
@@ -84,6 +82,6 @@ export function registerComparisonCommands(program: Command): void {
       checkWritableDir(path.join(opts.runDir, opts.period), '--run-dir');
       const { runSignatures } = await import('../evaluation/signature-run.js');
       const r = runSignatures({ runDir: opts.runDir, period: opts.period, precipColumn: opts.precip });
-      console.log(`signatures of ${r.results.length} basins (precipitation: ${r.precipColumn}); wrote ${r.file}`);
+      console.log(`${r.summary} (precipitation: ${r.precipColumn}); wrote ${r.file}`);
     });
 }
