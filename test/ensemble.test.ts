@@ -115,7 +115,10 @@ test('signatures writes obs and sim signatures equal to calculateSignatures on t
   assert.equal(result.file, path.join(runDir, 'test', 'signatures.csv'));
   assert.equal(result.precipColumn, 'prcp(mm/day)');
   const rows = csvRows(result.file);
-  assert.deepEqual(rows[0], ['basin', ...SIGNATURE_NAMES.flatMap((s) => [`${s}_obs`, `${s}_sim`])]);
+  assert.deepEqual(rows[0], ['basin', ...SIGNATURE_NAMES.flatMap((s) => [`${s}_obs`, `${s}_sim`]), 'note']);
+  // six months have no whole water year: hfd_mean and stream_elas are missing, and the note and summary say why
+  assert.match(readFileSync(result.file, 'utf8'), /hfd_mean_obs, stream_elas_obs, hfd_mean_sim, stream_elas_sim: no whole water year \(from October 1\) before the last day/);
+  assert.match(result.summary, /^signatures of 3 basins; 3 basins without a defined value of some signature: 01022500, 02053200, 02464000 \(.*hfd_mean_obs.*no whole water year/);
   assert.equal(rows.length, 4);
   for (const basin of BASINS) {
     const p = readPredictions(path.join(runDir, 'test', 'predictions', `${basin}.csv`));

@@ -9,16 +9,19 @@ import { loadBasinCached } from '../data/cache.js';
 import { dataSource } from '../data/dataset.js';
 import { InputError } from '../util/errors.js';
 import { readRunConfig } from '../run/run-dir.js';
-import { isoDate } from '../util/dates.js';
+import { dateParts, dayNumber, isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
-import { csvNumber } from '../util/csv.js';
-import { listPredictions, periodDir, readEnsembleInfo, readPredictions } from './results-files.js';
+import { csvField, csvNumber } from '../util/csv.js';
+import { formatNote, listPredictions, NOTE_COLUMN, periodDir, readEnsembleInfo, readPredictions } from './results-files.js';
 import { calculateSignatures, SIGNATURE_NAMES, type SignatureName } from './signatures.js';
+import { describeLeftOut } from './summary.js';
 
 export interface BasinSignatures {
   basin: string;
   obs: Record<SignatureName, number>;
   sim: Record<SignatureName, number>;
+  /** Column (`<signature>_obs` or `_sim`) -> why it has no value, for each signature without one. */
+  reasons: Partial<Record<string, string>>;
 }
 
 export interface SignatureRunOptions {
@@ -35,6 +38,8 @@ export interface SignatureRunResult {
   file: string;
   precipColumn: string;
   results: BasinSignatures[];
+  /** What was computed, by the summary rule: 'signatures of 5 basins; 2 basins without a defined value of some signature: ...'. */
+  summary: string;
 }
 
 /** The run's config; for an ensemble directory, its first member's. */
@@ -94,17 +99,69 @@ export function runSignatures(options: SignatureRunOptions): SignatureRunResult 
       }
       prcp[i] = series.values[row * width + c];
     }
-    results.push({ basin, obs: calculateSignatures(p.qobs, prcp, p.dates), sim: calculateSignatures(p.qsim, prcp, p.dates) });
+    const obs = calculateSignatures(p.qobs, prcp, p.dates);
+    const sim = calculateSignatures(p.qsim, prcp, p.dates);
+    const reasons: Partial<Record<string, string>> = {};
+    for (const [suffix, values, q] of [['obs', obs, p.qobs], ['sim', sim, p.qsim]] as const) {
+      for (const name of SIGNATURE_NAMES) {
+        if (Number.isFinite(values[name])) continue;
+        values[name] = Number.NaN; // no value: an empty cell, never ±Infinity
+        reasons[`${name}_${suffix}`] = signatureReason(name, q, prcp, p.dates);
+      }
+    }
+    results.push({ basin, obs, sim, reasons });
     options.onBasin?.(++index, predictions.size);
   }
   const folder = periodDir(options.runDir, period) as string;
   const file = path.join(folder, 'signatures.csv');
   writeFileAtomic(file, signaturesCsv(results));
-  return { file, precipColumn, results };
+  return { file, precipColumn, results, summary: describeSignatures(results) };
 }
 
+/** signatures.csv: basin, `<signature>_obs,<signature>_sim` for the 13 signatures, and the note of missing values. */
 export function signaturesCsv(results: BasinSignatures[]): string {
-  const header = ['basin', ...SIGNATURE_NAMES.flatMap((s) => [`${s}_obs`, `${s}_sim`])];
-  const rows = results.map((r) => [r.basin, ...SIGNATURE_NAMES.flatMap((s) => [csvNumber(r.obs[s]), csvNumber(r.sim[s])])].join(','));
+  const header = ['basin', ...SIGNATURE_NAMES.flatMap((s) => [`${s}_obs`, `${s}_sim`]), NOTE_COLUMN];
+  const rows = results.map((r) =>
+    [r.basin, ...SIGNATURE_NAMES.flatMap((s) => [csvNumber(r.obs[s]), csvNumber(r.sim[s])]), csvField(formatNote(r.reasons))].join(','),
+  );
   return `${[header.join(','), ...rows].join('\n')}\n`;
+}
+
+/** 'signatures of 3 basins' and, by the summary rule, the basins where some signature has no value, with reasons. */
+export function describeSignatures(results: BasinSignatures[]): string {
+  const gaps = results.filter((r) => Object.keys(r.reasons).length > 0).map((r) => ({ basin: r.basin, reason: formatNote(r.reasons) }));
+  const head = `signatures of ${results.length} basin${results.length === 1 ? '' : 's'}`;
+  return gaps.length > 0 ? `${head}; ${describeLeftOut(gaps, 'value of some signature', 3)}` : head;
+}
+
+/** Whether [first, last] holds a whole year starting on `month`/1 that ends before `last` (neuralhydrology's windows). */
+function hasWholeYear(first: number, last: number, month: 1 | 10): boolean {
+  const { year } = dateParts(first);
+  const start = first > dayNumber(year, month, 1) ? dayNumber(year + 1, month, 1) : dayNumber(year, month, 1);
+  return dayNumber(dateParts(start).year + 1, month, 1) <= last;
+}
+
+/** Why a signature of `q` has no value (it was NaN or infinite), in words. */
+function signatureReason(name: SignatureName, q: Float64Array, prcp: Float64Array, days: Float64Array): string {
+  const values = Array.from(q).filter((v) => !Number.isNaN(v));
+  if (values.length === 0) return 'no flow value';
+  const [first, last] = [days[0], days[days.length - 1]];
+  switch (name) {
+    case 'high_q_freq':
+    case 'low_q_freq':
+      return hasWholeYear(first, last, 1) ? 'not defined for this series' : 'no whole calendar year before the last day';
+    case 'hfd_mean':
+    case 'stream_elas':
+      return hasWholeYear(first, last, 10) ? 'not defined for this series (e.g. no flow in a water year)' : 'no whole water year (from October 1) before the last day';
+    case 'high_q_dur':
+      return 'no day above 9 times the median flow';
+    case 'low_q_dur':
+      return 'no day below 0.2 times the mean flow';
+    case 'baseflow_index':
+      return 'no stretch of more than 30 days without a missing value, or no flow';
+    case 'runoff_ratio':
+      return prcp.every((v) => Number.isNaN(v) || v === 0) ? 'no precipitation' : 'not defined for this series';
+    default:
+      return 'not defined for this series';
+  }
 }
