@@ -1,11 +1,12 @@
 /**
  * The project's one CSV dialect, for every file it writes and reads (metrics.csv, predictions, signatures,
  * comparison tables, published per-basin metrics): comma-separated, RFC 4180 quotes where a field needs them,
- * numbers with up to 10 significant digits, and one missing-value rule: an empty cell or nan (any case, with a
- * sign) is a missing value, read as NaN and written as an empty cell.
+ * numbers with up to 10 significant digits, and the project's one missing-value rule (util/missing.ts): an empty
+ * cell, NA or nan (any case, with a sign) is a missing value, read as NaN and written as an empty cell.
  */
 import { InputError } from './errors.js';
 import { readTextLines } from './files.js';
+import { isMissingText } from './missing.js';
 
 /** A number for a CSV cell: up to `digits` significant digits; NaN (and ±Infinity: no defined value) as an empty cell. */
 export function csvNumber(v: number, digits = 10): string {
@@ -17,9 +18,9 @@ export function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** Splits one CSV line (RFC 4180 quotes allowed). */
-export function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
+/** Splits one CSV line (RFC 4180 quotes allowed; `delimiter` for other delimited tables, e.g. CAMELS' ';'). */
+export function splitCsvLine(line: string, delimiter = ','): string[] {
+  if (!line.includes('"')) return line.split(delimiter);
   const out: string[] = [];
   let field = '';
   let quoted = false;
@@ -32,7 +33,7 @@ export function splitCsvLine(line: string): string[] {
       } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') {
+    else if (c === delimiter) {
       out.push(field);
       field = '';
     } else field += c;
@@ -41,10 +42,9 @@ export function splitCsvLine(line: string): string[] {
   return out;
 }
 
-/** True for a cell that holds a missing value: empty, or nan in any case (with an optional sign). */
+/** True for a cell that holds a missing value: empty, NA, or nan in any case (util/missing.ts isMissingText). */
 export function isMissingCell(text: string): boolean {
-  const t = text.trim();
-  return t === '' || /^[+-]?nan$/i.test(t);
+  return isMissingText(text);
 }
 
 /**
@@ -62,10 +62,12 @@ export function parseNumberCell(
 ): number {
   if (isMissingCell(text)) return Number.NaN;
   const t = text.trim();
-  if (/^[+-]?inf(inity)?$/i.test(t) && options.infinite === 'missing') return Number.NaN;
+  const infinite = /^[+-]?inf(inity)?$/i.test(t);
+  if (infinite && options.infinite === 'missing') return Number.NaN;
   const v = Number(t);
   if (!Number.isFinite(v)) {
-    throw new InputError(`${file}:${line}: column ${column}: '${text}' is not a ${Number.isNaN(v) ? 'number' : 'finite number'}`);
+    const what = infinite || !Number.isNaN(v) ? 'a finite number' : 'a number';
+    throw new InputError(`${file}:${line}: column ${column}: '${text}' is not ${what}`);
   }
   return v;
 }
