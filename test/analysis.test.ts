@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { crc32, inflateSync } from 'node:zlib';
 import { readBasinTable } from '../src/analysis/common.js';
 import { loadRun } from '../src/run/load-run.js';
 import { analyzeEmbedding, inputGateEmbedding, readEmbeddingInput, writeRunEmbedding } from '../src/analysis/embedding.js';
@@ -15,6 +16,8 @@ import { silhouetteSamples, silhouetteSummary } from '../src/analysis/silhouette
 import { sampleVariance, varianceReduction } from '../src/analysis/variance-reduction.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadConfig } from '../src/config/load.js';
+import { loadPeriod, normalize } from '../src/data/dataset.js';
+import { predictBasin } from '../src/evaluation/predict.js';
 import { InputError } from '../src/util/errors.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import type { ModelSpec } from '../src/models/layout.js';
@@ -272,6 +275,39 @@ describe('analyses of a tiny trained run', () => {
     for (const f of ['sensitivity_map.png', 'sensitivity_map.svg', 'sensitivity_ranking.png']) assert.ok(existsSync(path.join(out, f)), f);
   });
 
+  test('sensitivity: the per-basin mean |gradients| and the ranking match central finite differences of the predictions', () => {
+    // Independent of the analysis' own gradient code: perturb each standardised attribute of the basin data and run
+    // the evaluation's predictBasin (another batch size, so batch edges fall elsewhere).
+    const r = runSensitivity({ runDir, output: path.join(path.dirname(runDir), 'sens-fd'), backend: 'reference-f64', batchSize: 50, figures: false });
+    const { config, scaler, model } = loadRun(runDir, { backend: 'reference-f64' });
+    const data = normalize(loadPeriod(config, r.basins, 'test'), scaler);
+    const s = r.attributes.length;
+    const h = 2 ** -10; // x +- h is exact in the float32 attribute arrays for |x| < 8192; truncation error ~1e-6
+    const fdMeanAbs = new Float64Array(r.basins.length * s);
+    data.forEach((basin, b) => {
+      for (let j = 0; j < s; j++) {
+        const saved = basin.statics[j];
+        assert.equal(Math.fround(saved + h), saved + h);
+        basin.statics[j] = saved + h;
+        const up = predictBasin(model, basin, config.seq_length, 64);
+        basin.statics[j] = saved - h;
+        const down = predictBasin(model, basin, config.seq_length, 64);
+        basin.statics[j] = saved;
+        let sum = 0;
+        for (let d = 0; d < up.length; d++) sum += Math.abs((up[d] - down[d]) / (2 * h));
+        fdMeanAbs[b * s + j] = sum / up.length;
+      }
+    });
+    r.meanAbs.forEach((v, i) => {
+      const want = fdMeanAbs[i];
+      assert.ok(Math.abs(v - want) <= 2e-5 * Math.abs(want), `${r.basins[Math.floor(i / s)]} ${r.attributes[i % s]}: ${v} vs finite differences ${want}`);
+    });
+    const fd = rankSensitivities(fdMeanAbs, r.basins.length, r.attributes);
+    assert.deepEqual(r.ranking.map((x) => x.attribute), fd.ranking.map((x) => x.attribute));
+    r.ranking.forEach((x, i) => assert.ok(Math.abs(x.score - fd.ranking[i].score) < 1e-4, `${x.attribute}: ${x.score} vs ${fd.ranking[i].score}`));
+    assert.deepEqual(r.mostSensitive, fd.mostSensitive);
+  });
+
   test('embedding of a run: the input gate per basin, with attributes and signatures written alongside', () => {
     const out = path.join(path.dirname(runDir), 'emb');
     const w = writeRunEmbedding({ runDir, output: out });
@@ -356,12 +392,63 @@ describe('embedding analysis', () => {
     assert.ok(!/<path[^>]*role-mark/.test(svg) && (svg.match(/<rect/g) ?? []).length < 10, 'not one rect per cell');
   });
 
-  test('the PNG encoder writes a valid image', () => {
+  test('the PNG encoder writes a valid image: decoded, it gives back every pixel', () => {
     const png = encodePng(2, 1, Uint8Array.from([255, 0, 0, 0, 0, 255]));
     assert.deepEqual(Array.from(png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
-    assert.equal(Buffer.from(png.subarray(12, 16)).toString('latin1'), 'IHDR');
+    assert.deepEqual(decodePng(png), { width: 2, height: 1, rgb: Uint8Array.from([255, 0, 0, 0, 0, 255]) });
+    const rand = new Random(8);
+    for (const [width, height] of [[1, 1], [7, 5], [64, 33]]) {
+      const rgb = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(256 * rand.uniform()));
+      assert.deepEqual(decodePng(encodePng(width, height, rgb)), { width, height, rgb }, `${width} x ${height}`);
+    }
+    assert.throws(() => encodePng(2, 2, new Uint8Array(11)), RangeError);
   });
 });
+
+/**
+ * A small PNG decoder for 8-bit RGB images (what encodePng writes), independent of it: checks the signature, every
+ * chunk's CRC (zlib.crc32), the header fields and the chunk order; inflates the IDAT data with node:zlib and undoes
+ * the five row filters.
+ */
+function decodePng(png: Uint8Array): { width: number; height: number; rgb: Uint8Array } {
+  const bytes = Buffer.from(png);
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'signature');
+  const chunks: { type: string; data: Buffer }[] = [];
+  for (let o = 8; o < bytes.length; ) {
+    const length = bytes.readUInt32BE(o);
+    const type = bytes.subarray(o + 4, o + 8).toString('latin1');
+    const data = bytes.subarray(o + 8, o + 8 + length);
+    assert.equal(bytes.readUInt32BE(o + 8 + length), crc32(bytes.subarray(o + 4, o + 8 + length)), `CRC of ${type}`);
+    chunks.push({ type, data });
+    o += 12 + length;
+  }
+  assert.equal(chunks[0].type, 'IHDR');
+  assert.equal(chunks[chunks.length - 1].type, 'IEND');
+  const header = chunks[0].data;
+  const width = header.readUInt32BE(0);
+  const height = header.readUInt32BE(4);
+  assert.deepEqual([...header.subarray(8, 13)], [8, 2, 0, 0, 0], 'bit depth 8, RGB, deflate, adaptive filtering, no interlace');
+  const raw = inflateSync(Buffer.concat(chunks.filter((c) => c.type === 'IDAT').map((c) => c.data)));
+  const stride = width * 3;
+  assert.equal(raw.length, height * (1 + stride), 'inflated size');
+  const rgb = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (1 + stride)];
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (1 + stride) + 1 + x];
+      const left = x >= 3 ? rgb[y * stride + x - 3] : 0;
+      const up = y > 0 ? rgb[(y - 1) * stride + x] : 0;
+      const upLeft = x >= 3 && y > 0 ? rgb[(y - 1) * stride + x - 3] : 0;
+      const p = left + up - upLeft;
+      const [pa, pb, pc] = [Math.abs(p - left), Math.abs(p - up), Math.abs(p - upLeft)];
+      const paeth = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
+      const predictor = [0, left, up, (left + up) >> 1, paeth][filter];
+      assert.ok(predictor !== undefined, `row ${y}: unknown filter ${filter}`);
+      rgb[y * stride + x] = (v + predictor) & 0xff;
+    }
+  }
+  return { width, height, rgb };
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // bad input
