@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../src/config/load.js';
@@ -26,10 +26,62 @@ test('a misspelt config key is an error naming the key, its line and the likely 
   );
   assert.throws(() => parseConfig('model: gru\n', 'my.yml'), /my\.yml:1: key 'model'/);
   assert.throws(() => parseConfig('model: ealstm\n', 'my.yml'), /my\.yml: key 'data_dir' is required but missing/);
+});
+
+test('date errors in a config name the file and line', () => {
   const { file } = tinyConfig({ train_start_date: '31/02/2000' });
-  assert.throws(() => loadConfig(file), /train_start_date: '31\/02\/2000' is not a valid calendar date/);
-  const swapped = tinyConfig({ train_start_date: '01/10/2003' });
-  assert.throws(() => loadConfig(swapped.file), /train_end_date 30\/09\/2001 is before train_start_date/);
+  const line = (key: string) => readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith(`${key}:`)) + 1;
+  assert.throws(() => loadConfig(file), (err: Error) => err instanceof InputError && err.message.startsWith(`${file}:${line('train_start_date')}: train_start_date: '31/02/2000' is not a valid calendar date`));
+  const swapped = tinyConfig({ test_start_date: '01/10/2003' });
+  assert.throws(
+    () => loadConfig(swapped.file),
+    (err: Error) => err instanceof InputError && err.message === `${swapped.file}:${line('test_end_date')}: test_end_date 31/03/2002 is before test_start_date 01/10/2003`,
+  );
+});
+
+test('a config that is not UTF-8 is an error naming the file, line and byte', () => {
+  const { file } = tinyConfig();
+  // A Latin-1 'é' in a path on line 3: read as UTF-8 it would silently become U+FFFD (a path that does not exist).
+  const text = readFileSync(file, 'utf8').replace(/^model: .*$/m, 'model: ealstm\nrun_root: runs/caf\u00e9');
+  writeFileSync(file, Buffer.from(text, 'latin1'));
+  assert.throws(
+    () => loadConfig(file),
+    (err: Error) => err instanceof InputError && err.message === `config ${file}: not UTF-8 text (line 3, byte 19: 0xE9); save it as UTF-8`,
+  );
+  // The same text as UTF-8 (with a byte-order mark) is read.
+  writeFileSync(file, `\uFEFF${text}`, 'utf8');
+  assert.match(loadConfig(file).run_root, /runs\/café$/);
+});
+
+test('a variable listed twice in dynamic_inputs or static_attributes is an error naming the key and line', () => {
+  const { file } = tinyConfig({ static_attributes: '\n  - p_mean\n  - aridity\n  - p_mean' });
+  const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l === '  - p_mean', 0);
+  assert.throws(() => loadConfig(file), (err: Error) => err instanceof InputError && err.message === `${file}:${line + 3}: key 'static_attributes': 'p_mean' is listed twice (also item 1)`);
+  const dyn = tinyConfig({ dynamic_inputs: '[prcp(mm/day), tmax(C), prcp(mm/day)]' });
+  assert.throws(() => loadConfig(dyn.file), /config\.yml:\d+: key 'dynamic_inputs': 'prcp\(mm\/day\)' is listed twice/);
+});
+
+test('the target listed as a dynamic input is a warning, printed once to stderr', (t) => {
+  const { file } = tinyConfig({ dynamic_inputs: '[prcp(mm/day), tmax(C), QObs(mm/d)]' });
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  t.after(() => {
+    process.stderr.write = write;
+  });
+  const config = loadConfig(file);
+  loadConfig(file);
+  process.stderr.write = write;
+  assert.deepEqual(config.dynamic_inputs, ['prcp(mm/day)', 'tmax(C)', 'QObs(mm/d)'], 'allowed');
+  assert.equal(written.length, 1, written.join(''));
+  assert.match(written[0], /^warning: .*config\.yml:\d+: the target 'QObs\(mm\/d\)' is also listed in dynamic_inputs: the model sees the observed value of each day it predicts.*\n$/);
+});
+
+test('an unknown dataset is an error listing the known ones, before anything is written', () => {
+  assertTrainFails({ dataset: 'camels_gb' }, /unknown dataset 'camels_gb' \(key 'dataset'; known: camels_us, caravan\)/);
 });
 
 test('an empty basin list is an error naming the file', () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -31,6 +33,7 @@ import {
   readCamelsUsStreamflow,
 } from '../src/data/camels-us.js';
 import { readCaravanAttributes, readCaravanBasin } from '../src/data/caravan.js';
+import { datasetNames, datasetReader } from '../src/data/datasets.js';
 import { InputError } from '../src/util/errors.js';
 import { dayNumber } from '../src/util/dates.js';
 
@@ -541,4 +544,118 @@ test('bad input: attributes (missing column, non-numeric value, missing basin)',
   );
   throwsInput(() => readCaravanAttributes(caravanDir, ['camels_01031500'], ['aridity']), "'camels_01031500'");
   throwsInput(() => readCaravanAttributes(caravanDir, ['lamah_1'], ['aridity']), 'attributes', 'lamah');
+});
+
+test('bad input: a number beyond the float32 range (1e400, 1e39) names the file and line', (t) => {
+  const dir = tempDir(t);
+  copyDemoBasin(dir);
+  const file = path.join(dir, forcingRel);
+  const original = readFileSync(file, 'latin1');
+  for (const big of ['1e400', '-1e39', '1'.repeat(40)]) {
+    writeFileSync(file, original, 'latin1');
+    editLines(file, (l) => [...l.slice(0, 6), l[6].replace('\t0.00\t', `\t${big}\t`), ...l.slice(7)]);
+    throwsInput(() => readCamelsUsForcing(dir, '01022500', 'daymet'), `${file}:7:`, "'prcp(mm/day)'", 'out of range', `'${big}'`);
+  }
+  const cdir = tempDir(t);
+  cpSync(caravanDir, cdir, { recursive: true });
+  const cFile = path.join(cdir, 'timeseries/csv/camels/camels_01022500.csv');
+  editLines(cFile, (l) => [...l.slice(0, 9), l[9].replace(/,[^,]*$/, ',1e400'), ...l.slice(10)]);
+  throwsInput(() => readCaravanBasin(cdir, 'camels_01022500'), `${cFile}:10:`, "'streamflow'", 'out of range');
+  const aFile = path.join(cdir, 'attributes/camels/attributes_camels_v2_camels.csv');
+  editLines(aFile, (l) => [l[0], l[1].replace(/,[^,]*$/, ',1e400'), ...l.slice(2)]);
+  const lastColumn = readFileSync(aFile, 'utf8').split('\n')[0].trim().split(',').pop() as string;
+  throwsInput(() => readCaravanAttributes(cdir, ['camels_01022500'], [lastColumn]), aFile, `'${lastColumn}'`, 'out of range');
+});
+
+test('bad input: a last line cut short (no line end, fewer decimals) is an error naming the line', (t) => {
+  const dir = tempDir(t);
+  copyDemoBasin(dir);
+  const file = path.join(dir, forcingRel);
+  const original = readFileSync(file, 'latin1');
+  assert.ok(original.endsWith('\t160.00\n'));
+  // The complete last line without a line end (as in some CAMELS NLDAS files) is read as before.
+  writeFileSync(file, original.slice(0, -1), 'latin1');
+  const complete = readCamelsUsForcing(dir, '01022500', 'daymet');
+  assert.equal(complete.series.length, 12784);
+  assert.equal(complete.series.values[complete.series.values.length - 1], 160);
+  for (const cut of [2, 3, 4]) {
+    writeFileSync(file, original.slice(0, -cut), 'latin1'); // '160.0', '160.', '160'
+    throwsInput(() => readCamelsUsForcing(dir, '01022500', 'daymet'), `${file}:12788:`, 'cut short', 'end it with a newline');
+  }
+
+  const cdir = tempDir(t);
+  cpSync(caravanDir, cdir, { recursive: true });
+  const cFile = path.join(cdir, 'timeseries/csv/camels/camels_01022500.csv');
+  const cOriginal = readFileSync(cFile, 'latin1');
+  assert.ok(cOriginal.endsWith(',1.94\r\n'));
+  writeFileSync(cFile, cOriginal.slice(0, -3), 'latin1'); // ...,1.9
+  throwsInput(() => readCaravanBasin(cdir, 'camels_01022500'), `${cFile}:1462:`, 'cut short', "'1.9'", "'1.96'");
+  writeFileSync(cFile, cOriginal.slice(0, -2), 'latin1'); // complete, without line end
+  assert.equal(readCaravanBasin(cdir, 'camels_01022500').length, 1461);
+
+  const aFile = path.join(cdir, 'attributes/camels/attributes_camels_v2_camels.csv');
+  const aLines = readFileSync(aFile, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  const previousLast = aLines[aLines.length - 2].split(',').pop() as string;
+  const shortLast = previousLast.slice(0, previousLast.indexOf('.') + 2);
+  aLines[aLines.length - 1] = aLines[aLines.length - 1].replace(/,[^,]*$/, `,${shortLast}`);
+  writeFileSync(aFile, aLines.join('\n'));
+  throwsInput(() => readCaravanAttributes(cdir, ['camels_01022500'], ['aridity']), `${aFile}:${aLines.length}:`, 'cut short');
+});
+
+test('bad input: a column that appears twice in an attribute table header', (t) => {
+  const dir = tempDir(t);
+  cpSync(caravanDir, dir, { recursive: true });
+  const aFile = path.join(dir, 'attributes/camels/attributes_camels_v2_camels.csv');
+  editLines(aFile, (l) => [l[0].replace(/,([^,]*)$/, ',aridity'), ...l.slice(1)]);
+  throwsInput(() => readCaravanAttributes(dir, ['camels_01022500'], ['aridity']), `${aFile}:1:`, "column 'aridity' appears twice");
+});
+
+test('cache: a read-only cache folder is one warning saying permission denied, and the data still load', (t) => {
+  // Permissions do not apply to root: run the loader as an unprivileged user then.
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => existsSync(f));
+  if (asRoot && !setpriv) {
+    t.skip('running as root without setpriv: cannot make a folder unwritable');
+    return;
+  }
+  const dir = tempDir(t);
+  chmodSync(dir, 0o755);
+  const cacheDir = path.join(dir, 'cache');
+  mkdirSync(cacheDir);
+  chmodSync(cacheDir, 0o555);
+  const script = path.join(dir, 'load.ts');
+  writeFileSync(
+    script,
+    `import { loadBasinCachedInfo } from ${JSON.stringify(path.join(repoRoot, 'src', 'data', 'cache.ts'))};\n` +
+      `const options = { dataset: 'camels_us', dataDir: ${JSON.stringify(demoDir)}, cacheDir: ${JSON.stringify(cacheDir)} };\n` +
+      `for (const basin of ['01022500', '01142500']) {\n` +
+      `  const r = loadBasinCachedInfo(options, basin);\n` +
+      `  console.log(basin, r.fromCache, r.series.length);\n` +
+      `}\n`,
+  );
+  chmodSync(script, 0o644);
+  const node = [process.execPath, '--import', 'tsx', script];
+  const command = asRoot ? [setpriv as string, '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+  const r = spawnSync(command[0], command.slice(1), { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, HOME: dir } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['01022500 false 12784', '01142500 false 12784']);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('cache'));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /^warning: basin cache folder .*cache.* is not writable \(permission denied\); continuing without the cache/);
+  assert.doesNotMatch(r.stderr, /ENOENT/);
+  assert.deepEqual(readdirSync(cacheDir), []);
+});
+
+test('datasets: one registry by name; an unknown name is an error listing the known ones', (t) => {
+  assert.deepEqual(datasetNames(), ['camels_us', 'caravan']);
+  throwsInput(() => datasetReader('camels_gb'), "unknown dataset 'camels_gb'", 'camels_us, caravan');
+  throwsInput(() => datasetReader('toString'), "unknown dataset 'toString'");
+  const cacheDir = tempDir(t, 'ealstm-cache-');
+  throwsInput(() => loadBasinCached({ dataset: 'camels_gb', dataDir: demoDir, cacheDir }, '01022500'), "unknown dataset 'camels_gb'");
+  throwsInput(() => loadAttributes({ dataset: 'nope', dataDir: demoDir }, ['01022500'], ['aridity']), "unknown dataset 'nope'");
+  // The readers behind the names are the ones the cache uses.
+  const series = datasetReader('camels_us').readBasin(demoDir, '01022500', 'daymet');
+  sameFloats(series.values, readCamelsUsBasin(demoDir, '01022500', 'daymet').values);
+  throwsInput(() => datasetReader('camels_us').variant('gridmet'), "unknown CAMELS-US forcing 'gridmet'");
+  assert.equal(datasetReader('caravan').variant(undefined), '');
 });

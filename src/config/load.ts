@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { parseDdMmYyyy } from '../util/dates.js';
 import { readTextFile } from '../util/files.js';
+import { warnOnce } from '../util/warnings.js';
 import { configSchema, type RunConfig } from './schema.js';
 
 const PATH_KEYS = ['data_dir', 'train_basin_file', 'test_basin_file', 'cache_dir', 'run_root'] as const;
@@ -51,9 +52,41 @@ export function configFromNode(raw: unknown, root: Node | null, lineCounter: Lin
     const value = config[key];
     if (typeof value === 'string') (config as Record<string, unknown>)[key] = path.resolve(baseDir, value);
   }
-  validateDates(config, file);
+  // `file:line` of a key (or of a list element: ('static_attributes', 2)), for the checks below.
+  const at = (...keyPath: (string | number)[]): string => {
+    const node = findNode(root, keyPath);
+    const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    return line ? `${file}:${line}` : file;
+  };
+  validateDates(config, at);
+  validateVariableLists(config, at);
   validateModelInputs(config, file);
   return config;
+}
+
+/**
+ * A variable listed twice in dynamic_inputs or static_attributes is an error (it would be fed to the model twice
+ * and counted twice in the scaler). The target listed as a dynamic input is allowed but warned about (once per
+ * process): the model then sees the observed value of the very day it predicts, so its scores measure no
+ * simulation; that can be meant (a data-assimilation experiment), but is usually a mistake.
+ */
+function validateVariableLists(config: RunConfig, at: (...keyPath: (string | number)[]) => string): void {
+  for (const key of ['dynamic_inputs', 'static_attributes'] as const) {
+    const names = config[key];
+    names.forEach((name, j) => {
+      const first = names.indexOf(name);
+      if (first !== j) throw new InputError(`${at(key, j)}: key '${key}': '${name}' is listed twice (also item ${first + 1})`);
+    });
+  }
+  const target = config.target_variables[0];
+  const k = config.dynamic_inputs.indexOf(target);
+  if (k >= 0) {
+    warnOnce(
+      `${at('dynamic_inputs', k)}: the target '${target}' is also listed in dynamic_inputs: the model sees the observed` +
+        ' value of each day it predicts, so its scores do not measure a simulation',
+      `target-as-input:${target}`,
+    );
+  }
 }
 
 /** An EA-LSTM computes its input gate from the static attributes: without any, it is not defined. */
@@ -63,11 +96,16 @@ function validateModelInputs(config: RunConfig, file: string): void {
   }
 }
 
-function validateDates(config: RunConfig, file: string): void {
+/** Each period's dates are calendar dates and its end is not before its start; errors name the file and line. */
+function validateDates(config: RunConfig, at: (key: string) => string): void {
   for (const period of ['train', 'test'] as const) {
-    const start = parseDdMmYyyy(config[`${period}_start_date`], `${file}: ${period}_start_date`);
-    const end = parseDdMmYyyy(config[`${period}_end_date`], `${file}: ${period}_end_date`);
-    if (end < start) throw new InputError(`${file}: ${period}_end_date ${config[`${period}_end_date`]} is before ${period}_start_date`);
+    const startKey = `${period}_start_date` as const;
+    const endKey = `${period}_end_date` as const;
+    const start = parseDdMmYyyy(config[startKey], `${at(startKey)}: ${startKey}`);
+    const end = parseDdMmYyyy(config[endKey], `${at(endKey)}: ${endKey}`);
+    if (end < start) {
+      throw new InputError(`${at(endKey)}: ${endKey} ${config[endKey]} is before ${startKey} ${config[startKey]}`);
+    }
   }
 }
 
@@ -75,6 +113,10 @@ export function findNode(root: Node | null, keyPath: readonly PropertyKey[], las
   let node: Node | null = root;
   const keys = lastKey === undefined ? keyPath : [...keyPath, lastKey];
   for (let i = 0; i < keys.length; i++) {
+    if (isSeq(node) && typeof keys[i] === 'number') {
+      node = (node.items[keys[i] as number] as Node | undefined) ?? node;
+      continue;
+    }
     if (!isMap(node)) return node;
     const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(keys[i]));
     if (!pair) return node;

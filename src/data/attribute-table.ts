@@ -3,9 +3,11 @@
  * (with double-quoted fields) keyed by gauge id, and picking named numeric columns for a list of basins across
  * several such tables.
  */
-import { readFileSync } from 'node:fs';
-import { type AttributeTable } from './types.js';
+import { cutShortError, lastValueCutShort, numberProblem } from './text-scan.js';
+import { type AttributeTable, type MissingAttribute } from './types.js';
 import { InputError } from '../util/errors.js';
+import { readTextFile } from '../util/files.js';
+import { isMissingCode, isMissingText } from '../util/missing.js';
 
 /** One parsed attribute file: its header and its rows by gauge id (trimmed, leading zeros kept). */
 export interface KeyedTable {
@@ -39,20 +41,19 @@ function splitQuoted(line: string, delimiter: string): string[] {
   return out;
 }
 
-/** Reads a delimited attribute file whose column `idColumn` holds the gauge id. */
+/**
+ * Reads a delimited attribute file whose column `idColumn` holds the gauge id. A row with another field count
+ * than the header, a duplicated column or gauge id, and a last line cut short are errors naming the line.
+ */
 export function readKeyedTable(file: string, delimiter: string, idColumn = 'gauge_id'): KeyedTable {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read attribute file ${file}: ${(err as Error).message}`);
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
+  const lines = readTextFile(file, 'attribute file').split('\n');
   const header = splitQuoted(lines[0].replace(/\r$/, ''), delimiter).map((h) => h.trim());
   const idIndex = header.indexOf(idColumn);
   if (idIndex < 0) throw new InputError(`${file}: no '${idColumn}' column in the header`);
+  const twice = header.find((h, j) => h !== '' && header.indexOf(h) !== j);
+  if (twice !== undefined) throw new InputError(`${file}:1: column '${twice}' appears twice in the header`);
   const rows = new Map<string, string[]>();
+  let previous: string[] | null = null;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, '');
     if (line.trim() === '') continue;
@@ -60,24 +61,30 @@ export function readKeyedTable(file: string, delimiter: string, idColumn = 'gaug
     if (fields.length !== header.length) {
       throw new InputError(`${file}:${i + 1}: expected ${header.length} fields, found ${fields.length}`);
     }
+    const last = fields[fields.length - 1];
+    const lastLineWithoutEnd = i === lines.length - 1;
+    if (lastLineWithoutEnd && previous && lastValueCutShort(last, previous[previous.length - 1])) {
+      throw cutShortError(file, i + 1, last, previous[previous.length - 1]);
+    }
     const id = fields[idIndex].trim();
     if (rows.has(id)) throw new InputError(`${file}:${i + 1}: duplicate ${idColumn} '${id}'`);
     rows.set(id, fields);
+    previous = fields;
   }
   return { file, header, rows };
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-/** Spellings of a missing attribute value (CAMELS writes NA, pandas an empty field). */
-const MISSING = new Set(['', 'NA', 'NaN', 'nan']);
 
 /**
  * Picks the numeric columns `names` for `basins` (in the order given) out of `tables`. A column is taken from the
- * first table that has it. NA or an empty field gives NaN; any other non-numeric value is an InputError naming file,
- * basin and column, as are an unknown column (listing the files searched) and a basin missing from a table.
+ * first table that has it. A missing value (util/missing.ts: empty, NA, NaN, -999, ...) gives NaN and is listed in
+ * `missing`; any other non-numeric value, or one beyond the float64 range, is an InputError naming file, basin and
+ * column, as are an unknown column (listing the files searched) and a basin missing from a table.
  */
 export function selectAttributes(tables: KeyedTable[], basins: string[], names: string[]): AttributeTable {
   const values = new Float64Array(basins.length * names.length);
+  const missing: MissingAttribute[] = [];
   names.forEach((name, j) => {
     const table = tables.find((t) => t.header.includes(name));
     if (!table) {
@@ -90,16 +97,38 @@ export function selectAttributes(tables: KeyedTable[], basins: string[], names: 
       const row = table.rows.get(basin);
       if (!row) throw new InputError(`basin '${basin}' not found in attribute file ${table.file}`);
       const text = row[col].trim();
-      let v: number;
-      if (MISSING.has(text)) v = Number.NaN;
-      else if (NUMBER.test(text)) v = Number(text);
-      else {
-        throw new InputError(
-          `${table.file}: basin '${basin}', attribute '${name}': not a number: '${text}'`,
-        );
+      let v = NUMBER.test(text) ? Number(text) : Number.NaN;
+      if (isMissingText(text) || isMissingCode(v)) {
+        v = Number.NaN;
+        missing.push({ basin, name, file: table.file, text });
+      } else if (!Number.isFinite(v)) {
+        const problem = NUMBER.test(text) ? `number out of range: '${text}'` : numberProblem(text);
+        throw new InputError(`${table.file}: basin '${basin}', attribute '${name}': ${problem}`);
       }
       values[i * names.length + j] = v;
     });
   });
-  return { basins: [...basins], names: [...names], values };
+  return { basins: [...basins], names: [...names], values, missing: inTableOrder(missing, basins, names) };
+}
+
+/** Missing cells sorted as `values` is (by basin, then attribute). */
+export function inTableOrder(missing: MissingAttribute[], basins: string[], names: string[]): MissingAttribute[] {
+  const row = new Map(basins.map((b, i) => [b, i]));
+  const column = new Map(names.map((n, j) => [n, j]));
+  return missing.sort((a, b) => (row.get(a.basin) ?? 0) - (row.get(b.basin) ?? 0) || (column.get(a.name) ?? 0) - (column.get(b.name) ?? 0));
+}
+
+/**
+ * Throws an InputError naming the basin, the attribute and the file unless every cell of `table` holds a value:
+ * a model cannot be fed, nor its scaler fitted on, a missing static attribute.
+ */
+export function requireAllAttributes(table: AttributeTable): void {
+  if (table.missing.length === 0) return;
+  const first = table.missing[0];
+  const others = table.missing.length - 1;
+  throw new InputError(
+    `basin ${first.basin}: static attribute '${first.name}' is missing (${first.text === '' ? 'an empty cell' : `'${first.text}'`}` +
+      ` in ${first.file})${others > 0 ? `, and ${others} other missing attribute value(s)` : ''}; every basin used needs` +
+      ' all its static attributes: fill it in, remove the basin from the basin file, or remove the attribute from static_attributes',
+  );
 }

@@ -2,39 +2,38 @@
  * On-disk cache of parsed basins: `<cacheDir>/<key>/<basin>.f32` (row-major little-endian float32 values) plus
  * `<basin>.json` (shape, variables, checksum and a fingerprint of the source files). A cache entry is used only
  * while the source files' paths, sizes and mtimes match the fingerprint; otherwise the basin is parsed again and
- * the entry rewritten atomically (temp file in the same folder, then rename). Nothing is ever written to dataDir.
+ * the entry rewritten atomically (util/files.ts writeFileAtomic). Nothing is ever written to dataDir. A cache
+ * folder that cannot be written is a warning (printed once), not an error: the basins are then parsed each time.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  type CamelsUsForcing,
-  camelsUsForcingPath,
-  camelsUsStreamflowPath,
-  checkBasinId,
-  readCamelsUsAttributes,
-  readCamelsUsBasin,
-} from './camels-us.js';
-import { caravanTimeseriesPath, readCaravanAttributes, readCaravanBasin } from './caravan.js';
+import { checkBasinId } from './camels-us.js';
+import { datasetReader } from './datasets.js';
 import { type AttributeTable, type BasinTimeSeries } from './types.js';
-import { InputError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/files.js';
+import { warnOnce } from '../util/warnings.js';
 
-export type DatasetKind = 'camels_us' | 'caravan';
-
-/** Which dataset to read and where. `forcing` applies to camels_us only (default 'daymet'). */
+/**
+ * Which dataset to read and where: `dataset` is a name registered in data/datasets.ts; `forcing` selects the
+ * variant of datasets that have several (the CAMELS-US forcing product, default 'daymet').
+ */
 export interface DatasetOptions {
-  dataset: DatasetKind;
+  dataset: string;
   dataDir: string;
-  forcing?: CamelsUsForcing;
+  forcing?: string;
 }
 
 export interface CacheOptions extends DatasetOptions {
   cacheDir: string;
 }
 
-/** Bump when the parsed representation changes, so that old cache entries are not used. */
-const CACHE_VERSION = 1;
+/**
+ * Bump when the parsed representation changes, so that old cache entries are not used. 2: missing-value codes
+ * (-999) in the source files are NaN (version 1 kept them as numbers).
+ */
+const CACHE_VERSION = 2;
 const FORMAT = 'ealstm-basin-cache';
 
 export interface SourceFingerprint {
@@ -63,60 +62,32 @@ export function defaultCacheDir(): string {
   return path.join(os.homedir(), '.cache', 'ealstm');
 }
 
-function forcingOf(options: DatasetOptions): CamelsUsForcing | undefined {
-  return options.dataset === 'camels_us' ? (options.forcing ?? 'daymet') : undefined;
-}
-
-/** Name of the cache folder for a dataset: dataset, forcing and a hash of the absolute dataDir. */
+/** Name of the cache folder for a dataset: dataset, variant (forcing) and a hash of the absolute dataDir. */
 export function cacheKey(options: DatasetOptions): string {
   const abs = path.resolve(options.dataDir);
   const hash = createHash('sha256').update(abs).digest('hex').slice(0, 16);
-  const forcing = forcingOf(options);
-  return `${options.dataset}${forcing ? `-${forcing}` : ''}-v${CACHE_VERSION}-${hash}`;
+  const variant = datasetReader(options.dataset).variant(options.forcing);
+  return `${options.dataset}${variant ? `-${variant}` : ''}-v${CACHE_VERSION}-${hash}`;
 }
 
 /** The source files a basin is parsed from (absolute paths). */
 export function basinSourceFiles(options: DatasetOptions, basin: string): string[] {
-  const dataDir = path.resolve(options.dataDir);
-  switch (options.dataset) {
-    case 'camels_us': {
-      const forcing = forcingOf(options) as CamelsUsForcing;
-      return [camelsUsForcingPath(dataDir, basin, forcing), camelsUsStreamflowPath(dataDir, basin)];
-    }
-    case 'caravan': {
-      const file = caravanTimeseriesPath(dataDir, basin);
-      if (!existsSync(file)) throw new InputError(`basin ${basin}: no Caravan time series file ${file}`);
-      return [file];
-    }
-    default:
-      throw new InputError(`unknown dataset '${String((options as DatasetOptions).dataset)}'`);
-  }
+  const reader = datasetReader(options.dataset);
+  return reader.basinFiles(path.resolve(options.dataDir), basin, reader.variant(options.forcing));
 }
 
 /** Parses a basin from its source files (no cache). */
 export function readBasin(options: DatasetOptions, basin: string): BasinTimeSeries {
-  const dataDir = path.resolve(options.dataDir);
-  switch (options.dataset) {
-    case 'camels_us':
-      return readCamelsUsBasin(dataDir, basin, forcingOf(options) as CamelsUsForcing);
-    case 'caravan':
-      return readCaravanBasin(dataDir, basin);
-    default:
-      throw new InputError(`unknown dataset '${String((options as DatasetOptions).dataset)}'`);
-  }
+  const reader = datasetReader(options.dataset);
+  return reader.readBasin(path.resolve(options.dataDir), basin, reader.variant(options.forcing));
 }
 
-/** Static attributes from the dataset's attribute tables (not cached: they are small). */
+/**
+ * Static attributes from the dataset's attribute tables (not cached: they are small). Missing cells are NaN and
+ * listed in the table's `missing` (attribute-table.ts requireAllAttributes turns them into an error).
+ */
 export function loadAttributes(options: DatasetOptions, basins: string[], names: string[]): AttributeTable {
-  const dataDir = path.resolve(options.dataDir);
-  switch (options.dataset) {
-    case 'camels_us':
-      return readCamelsUsAttributes(dataDir, basins, names);
-    case 'caravan':
-      return readCaravanAttributes(dataDir, basins, names);
-    default:
-      throw new InputError(`unknown dataset '${String((options as DatasetOptions).dataset)}'`);
-  }
+  return datasetReader(options.dataset).readAttributes(path.resolve(options.dataDir), basins, names);
 }
 
 function fingerprint(files: string[]): SourceFingerprint[] {
@@ -162,22 +133,6 @@ function fromLittleEndianBytes(bytes: Uint8Array): Float32Array {
   return out;
 }
 
-/** Writes `data` to `file` atomically: a temp file in the same folder, then a rename. */
-function writeAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file may not exist
-    }
-    throw err;
-  }
-}
-
 /** Reads a cache entry if it exists and matches `sources`; null otherwise. */
 function readEntry(dataFile: string, sidecarFile: string, basin: string, sources: SourceFingerprint[]): BasinTimeSeries | null {
   let meta: Sidecar;
@@ -209,8 +164,6 @@ function readEntry(dataFile: string, sidecarFile: string, basin: string, sources
   return { basin, startDay: meta.startDay, length: meta.length, variables: meta.variables, values };
 }
 
-let warnedUnwritable = false;
-
 /** Like loadBasinCached, and also says whether the cache was used. */
 export function loadBasinCachedInfo(
   options: CacheOptions,
@@ -239,15 +192,36 @@ export function loadBasinCachedInfo(
   };
   try {
     mkdirSync(dir, { recursive: true });
-    writeAtomic(dataFile, toLittleEndianBytes(series.values));
-    writeAtomic(sidecarFile, `${JSON.stringify(sidecar, null, 1)}\n`);
+    // The data before the sidecar: a sidecar always describes a complete data file.
+    writeFileAtomic(dataFile, toLittleEndianBytes(series.values));
+    writeFileAtomic(sidecarFile, `${JSON.stringify(sidecar, null, 1)}\n`);
   } catch (err) {
-    if (!warnedUnwritable) {
-      warnedUnwritable = true;
-      process.emitWarning(`basin cache not written to ${dir}: ${(err as Error).message}`);
-    }
+    warnOnce(
+      `basin cache folder ${dir} is not writable (${whyNotWritable(dir, err)}); continuing without the cache:` +
+        ' each basin is parsed from its source files every time',
+    );
   }
   return { series, fromCache: false };
+}
+
+/**
+ * Why writing into `dir` failed, in words. Permission problems are named as such even when the error code is
+ * another one (a recursive mkdir below a folder the user may not write can report ENOENT): the nearest existing
+ * folder above `dir` is checked for write access.
+ */
+function whyNotWritable(dir: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'ENOSPC') return 'no space left on the device';
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    return `permission denied on ${existing}`;
+  }
+  return (err as Error).message;
 }
 
 /**

@@ -8,12 +8,13 @@ import { readKeyedTable, selectAttributes } from './attribute-table.js';
 import {
   ConsecutiveDays,
   FIELD_NUMBER,
+  FIELD_NUMBER_OR_MISSING,
   FIELD_TEXT,
   latin1,
   RowBuffer,
   RowScanner,
 } from './text-scan.js';
-import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { type AttributeTable, type BasinTimeSeries, type DatasetReader } from './types.js';
 import { InputError } from '../util/errors.js';
 
 export const CAMELS_US_FORCINGS = ['daymet', 'maurer', 'maurer_extended', 'nldas'] as const;
@@ -160,18 +161,18 @@ export function parseCamelsUsForcing(buf: Buffer, file: string, basin: string): 
     target[k] = idx;
   });
 
-  // Fields: Year Mnth Day Hr as numbers, the 7 variables as numbers, any other column skipped.
+  // Fields: Year Mnth Day Hr as numbers, the 7 variables as numbers or missing values (-999), others skipped.
   const kinds = new Uint8Array(nFields).fill(FIELD_TEXT).fill(FIELD_NUMBER, 0, 4);
-  for (const f of target) kinds[f] = FIELD_NUMBER;
+  for (const f of target) kinds[f] = FIELD_NUMBER_OR_MISSING;
   const scan = new RowScanner(buf, kinds, 'whitespace', pos, line);
   const rows = new RowBuffer(nVars, Math.ceil((n - pos) / 50));
   const days = new ConsecutiveDays(file);
   const fv = scan.values;
   while (scan.next()) {
-    scan.expectFields(nFields, file);
+    scan.expectCompleteRow(nFields, file);
     if (scan.badField >= 0) {
       const f = scan.badField;
-      throw new InputError(`${file}:${scan.line}: column '${columns[f]}': not a number: '${scan.fieldText(f)}'`);
+      throw new InputError(`${file}:${scan.line}: column '${columns[f]}': ${scan.fieldProblem(f)}`);
     }
     days.push(fv[0], fv[1], fv[2], scan.line);
     const o = rows.push();
@@ -202,8 +203,9 @@ function sameBytes(buf: Uint8Array, start: number, end: number, bytes: Uint8Arra
 }
 
 /**
- * Reads a basin's USGS streamflow file and converts cfs to mm/day with the basin area (m2). Negative values (the
- * -999 flag) become NaN. Returns a one-column series named QObs(mm/d).
+ * Reads a basin's USGS streamflow file and converts cfs to mm/day with the basin area (m2). Missing values (the
+ * -999 code, see util/missing.ts) and any other negative discharge (not a physical value) become NaN. Returns a
+ * one-column series named QObs(mm/d).
  */
 export function readCamelsUsStreamflow(dataDir: string, basin: string, areaM2: number): BasinTimeSeries {
   const file = camelsUsStreamflowPath(dataDir, basin);
@@ -214,25 +216,25 @@ export function readCamelsUsStreamflow(dataDir: string, basin: string, areaM2: n
 export function parseCamelsUsStreamflow(buf: Buffer, file: string, basin: string, areaM2: number): BasinTimeSeries {
   if (!(areaM2 > 0)) throw new InputError(`basin ${basin}: area must be positive to convert streamflow, got ${areaM2}`);
   const factor = CFS_TO_MM_PER_DAY_TIMES_M2 / areaM2;
-  const kinds = Uint8Array.of(FIELD_TEXT, FIELD_NUMBER, FIELD_NUMBER, FIELD_NUMBER, FIELD_NUMBER, FIELD_TEXT);
+  const kinds = Uint8Array.of(FIELD_TEXT, FIELD_NUMBER, FIELD_NUMBER, FIELD_NUMBER, FIELD_NUMBER_OR_MISSING, FIELD_TEXT);
   const scan = new RowScanner(buf, kinds, 'whitespace');
   const rows = new RowBuffer(1, Math.ceil(buf.length / 30));
   const days = new ConsecutiveDays(file);
   const basinBytes = Buffer.from(basin, 'latin1');
   const fv = scan.values;
   while (scan.next()) {
-    scan.expectFields(6, file, 'gauge Year Mnth Day Q_cfs flag');
+    scan.expectCompleteRow(6, file, 'gauge Year Mnth Day Q_cfs flag');
     if (!sameBytes(buf, scan.starts[0], scan.ends[0], basinBytes)) {
       throw new InputError(`${file}:${scan.line}: gauge '${scan.fieldText(0)}' does not match basin '${basin}'`);
     }
     if (scan.badField >= 0) {
       const f = scan.badField;
       const name = ['gauge', 'Year', 'Mnth', 'Day', 'Q_cfs'][f];
-      throw new InputError(`${file}:${scan.line}: ${name}: not a number: '${scan.fieldText(f)}'`);
+      throw new InputError(`${file}:${scan.line}: ${name}: ${scan.fieldProblem(f)}`);
     }
     days.push(fv[1], fv[2], fv[3], scan.line);
     const q = fv[4];
-    rows.array[rows.push()] = q < 0 ? Number.NaN : q * factor;
+    rows.array[rows.push()] = q < 0 ? Number.NaN : q * factor; // NaN (missing) stays NaN
   }
   if (rows.length === 0) throw new InputError(`${file}: no data rows`);
   return { basin, startDay: days.startDay, length: rows.length, variables: [QOBS_VARIABLE], values: rows.finish() };
@@ -280,3 +282,18 @@ export function readCamelsUsAttributes(dataDir: string, basins: string[], names:
   const tables = camelsUsAttributeFiles(dataDir).map((f) => readKeyedTable(f, ';'));
   return selectAttributes(tables, basins, names);
 }
+
+/** The CAMELS-US dataset (the NCAR text layout); its variant is the forcing product, 'daymet' by default. */
+export const camelsUsDataset: DatasetReader = {
+  variant(forcing) {
+    const product = forcing ?? 'daymet';
+    checkForcing(product);
+    return product;
+  },
+  basinFiles: (dataDir, basin, forcing) => [
+    camelsUsForcingPath(dataDir, basin, forcing as CamelsUsForcing),
+    camelsUsStreamflowPath(dataDir, basin),
+  ],
+  readBasin: (dataDir, basin, forcing) => readCamelsUsBasin(dataDir, basin, forcing as CamelsUsForcing),
+  readAttributes: readCamelsUsAttributes,
+};

@@ -1,10 +1,10 @@
 /**
  * Readers for the Caravan layout: `timeseries/csv/<source>/<gauge_id>.csv` (a `date` column and numeric columns,
- * an empty field is missing) and `attributes/<source>/*.csv` (merged on gauge_id).
+ * an empty field or another missing value of util/missing.ts is NaN) and `attributes/<source>/*.csv` (merged on gauge_id).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readKeyedTable, selectAttributes } from './attribute-table.js';
+import { inTableOrder, readKeyedTable, selectAttributes } from './attribute-table.js';
 import { checkBasinId } from './camels-us.js';
 import {
   ConsecutiveDays,
@@ -15,7 +15,7 @@ import {
   RowBuffer,
   RowScanner,
 } from './text-scan.js';
-import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { type AttributeTable, type BasinTimeSeries, type DatasetReader } from './types.js';
 import { InputError } from '../util/errors.js';
 
 /** The source (sub-dataset) of a Caravan gauge id: the part before the first '_' (camels_01022500 -> camels). */
@@ -71,7 +71,7 @@ export function parseCaravanCsv(buf: Buffer, file: string, basin: string): Basin
   const days = new ConsecutiveDays(file);
   const fv = scan.values;
   while (scan.next()) {
-    scan.expectFields(nFields, file);
+    scan.expectCompleteRow(nFields, file);
     const ds = scan.starts[dateCol];
     const ok = scan.ends[dateCol] - ds === 10 && buf[ds + 4] === 45 && buf[ds + 7] === 45;
     const year = ok ? parseUintBytes(buf, ds, ds + 4) : -1;
@@ -82,7 +82,7 @@ export function parseCaravanCsv(buf: Buffer, file: string, basin: string): Basin
     }
     if (scan.badField >= 0) {
       const f = scan.badField;
-      throw new InputError(`${file}:${scan.line}: column '${columns[f]}': not a number: '${scan.fieldText(f)}'`);
+      throw new InputError(`${file}:${scan.line}: column '${columns[f]}': ${scan.fieldProblem(f)}`);
     }
     days.push(year, month, day, scan.line);
     const o = rows.push();
@@ -107,7 +107,7 @@ export function caravanAttributeFiles(dataDir: string, source: string): string[]
 
 /**
  * Static attributes `names` of `basins` from every `attributes/<source>/*.csv`, merged on gauge_id. Basins may come
- * from several sources. NA or an empty field gives NaN; other non-numeric values are errors.
+ * from several sources. A missing value (util/missing.ts) gives NaN; other non-numeric values are errors.
  */
 export function readCaravanAttributes(dataDir: string, basins: string[], names: string[]): AttributeTable {
   const bySource = new Map<string, number[]>();
@@ -118,6 +118,7 @@ export function readCaravanAttributes(dataDir: string, basins: string[], names: 
     else bySource.set(s, [i]);
   });
   const values = new Float64Array(basins.length * names.length);
+  const missing: AttributeTable['missing'] = [];
   for (const [source, rows] of bySource) {
     const tables = caravanAttributeFiles(dataDir, source).map((f) => readKeyedTable(f, ','));
     const part = selectAttributes(
@@ -126,6 +127,19 @@ export function readCaravanAttributes(dataDir: string, basins: string[], names: 
       names,
     );
     rows.forEach((i, r) => values.set(part.values.subarray(r * names.length, (r + 1) * names.length), i * names.length));
+    missing.push(...part.missing);
   }
-  return { basins: [...basins], names: [...names], values };
+  return { basins: [...basins], names: [...names], values, missing: inTableOrder(missing, basins, names) };
 }
+
+/** The Caravan dataset: one time-series CSV per gauge, attributes per source; it has no variants. */
+export const caravanDataset: DatasetReader = {
+  variant: () => '',
+  basinFiles(dataDir, basin) {
+    const file = caravanTimeseriesPath(dataDir, basin);
+    if (!existsSync(file)) throw new InputError(`basin ${basin}: no Caravan time series file ${file}`);
+    return [file];
+  },
+  readBasin: (dataDir, basin) => readCaravanBasin(dataDir, basin),
+  readAttributes: readCaravanAttributes,
+};

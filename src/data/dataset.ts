@@ -2,6 +2,7 @@ import type { RunConfig } from '../config/schema.js';
 import { forcingOf } from '../config/load.js';
 import { isoDate, parseDdMmYyyy } from '../util/dates.js';
 import { type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
+import { requireAllAttributes } from './attribute-table.js';
 import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
 import { type BasinTimeSeries } from './types.js';
 import { InputError } from '../util/errors.js';
@@ -45,7 +46,10 @@ export function periodBounds(config: RunConfig, period: Period): { start: number
   };
 }
 
-/** Loads the raw inputs, target and attributes of the basins for a period, checking every basin covers it. */
+/**
+ * Loads the raw inputs, target and attributes of the basins for a period, checking every basin covers it and
+ * has every static attribute (a missing one is an InputError naming basin, attribute and file).
+ */
 export function loadPeriod(config: RunConfig, basins: string[], period: Period): PeriodData {
   const source = dataSource(config);
   const { start, end } = periodBounds(config, period);
@@ -53,6 +57,7 @@ export function loadPeriod(config: RunConfig, basins: string[], period: Period):
   const firstDay = start - warmup;
   const rows = end - firstDay + 1;
   const attributes = config.static_attributes.length > 0 ? loadAttributes(source, basins, config.static_attributes) : null;
+  if (attributes) requireAllAttributes(attributes);
   const target = config.target_variables[0];
   const result: BasinPeriod[] = basins.map((basin, b) => {
     const series = loadBasinCached(source, basin);

@@ -5,6 +5,7 @@
  */
 import { daysInMonth, dayNumber, isValidDate, isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
+import { isMissingCode, isMissingText } from '../util/missing.js';
 
 /** 10^0 .. 10^22: every one is exactly representable as a double. */
 const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
@@ -48,7 +49,10 @@ function scanNumber(buf: Uint8Array, i: number, n: number): number {
   return negative ? -v : v;
 }
 
-/** scanNumber's rare cases: an exponent part from `i` on, or too many digits for the exact fast path. */
+/**
+ * scanNumber's rare cases: an exponent part from `i` on, or too many digits for the exact fast path. A number
+ * beyond the float32 range (it would be stored as Infinity) is NaN, so that the caller reports it with its line.
+ */
 function scanNumberSlow(buf: Uint8Array, start: number, i: number, n: number): number {
   if (i < n && (buf[i] | 32) === 101) {
     let j = i + 1;
@@ -62,7 +66,18 @@ function scanNumberSlow(buf: Uint8Array, start: number, i: number, n: number): n
     i = j;
   }
   scanEnd = i;
-  return Number(latin1(buf, start, i)); // the grammar has been checked, so Number() reads the same text
+  const v = Number(latin1(buf, start, i)); // the grammar has been checked, so Number() reads the same text
+  return Number.isFinite(Math.fround(v)) ? v : Number.NaN;
+}
+
+/** The grammar scanNumber accepts, for error messages. */
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Why a field that should hold a number does not: 'not a number' or 'out of range', with its text. */
+export function numberProblem(text: string): string {
+  return NUMBER_TEXT.test(text.trim())
+    ? `number out of range (beyond +-3.4e38, the float32 limit): '${text}'`
+    : `not a number: '${text}'`;
 }
 
 /** Parses all of bytes [start, end) as a decimal number (see scanNumber); NaN when it is not exactly one. */
@@ -98,16 +113,39 @@ export function lineExcerpt(buf: Uint8Array, start: number, end: number): string
 export const FIELD_NUMBER = 0;
 /** ... text, not parsed (its bounds are recorded). */
 export const FIELD_TEXT = 1;
-/** ... a number, or missing (empty, NA, NaN, nan), which gives NaN. */
+/**
+ * ... a value of an input data file: a number, or a missing value (util/missing.ts: a missing text such as an
+ * empty field or NaN, or a missing-value code such as CAMELS' -999), which gives NaN.
+ */
 export const FIELD_NUMBER_OR_MISSING = 2;
 
-/** Whether bytes [s, e) spell a missing value: empty, NA, NaN or nan. */
+/** Whether bytes [s, e) spell a missing value (util/missing.ts isMissingText). */
 function isMissingToken(buf: Uint8Array, s: number, e: number): boolean {
-  const len = e - s;
-  if (len === 0) return true;
-  if (len === 2) return buf[s] === 78 && buf[s + 1] === 65; // NA
-  if (len === 3) return (buf[s] | 32) === 110 && buf[s + 1] === 97 && (buf[s + 2] | 32) === 110; // NaN nan
-  return false;
+  return s === e || isMissingText(latin1(buf, s, e));
+}
+
+/** Digits after the decimal point in a number's text; -1 without a point. */
+function decimals(text: string): number {
+  const m = /\.(\d*)/.exec(text);
+  return m ? m[1].length : -1;
+}
+
+/**
+ * Whether a file's last value, on a last line without a line end, looks cut short: it has fewer digits after the
+ * decimal point than the same column on the line before. The data files write a fixed number of decimals per
+ * column, so a copy or download that stopped inside the number shows up this way (one that stopped inside an
+ * earlier field leaves too few fields, which the field count catches).
+ */
+export function lastValueCutShort(last: string, previous: string): boolean {
+  return decimals(last.trim()) < decimals(previous.trim());
+}
+
+/** The error for a cut-short last line (see lastValueCutShort). */
+export function cutShortError(file: string, line: number, last: string, previous: string): InputError {
+  return new InputError(
+    `${file}:${line}: the file looks cut short: its last line has no line end and its last value '${last.trim()}'` +
+      ` has fewer decimals than on the line before ('${previous.trim()}'); if the line is complete, end it with a newline`,
+  );
 }
 
 /**
@@ -133,6 +171,9 @@ export class RowScanner {
   lineEnd = 0;
   /** Whether the current row is the last one and has no line end (a hint of a truncated file). */
   noNewline = false;
+  /** Byte bounds of the row before the current one (-1: none). */
+  private previousStart = -1;
+  private previousEnd = -1;
   private pos: number;
   private readonly delimiter: number;
 
@@ -151,13 +192,34 @@ export class RowScanner {
     this.line = startLine;
   }
 
-  /** Throws an InputError naming file and line unless the current row has `count` fields (`what`: their names). */
-  expectFields(count: number, file: string, what = ''): void {
-    if (this.fieldCount === count) return;
-    throw new InputError(
-      `${file}:${this.line}: expected ${count} fields${what ? ` (${what})` : ''}, found ${this.fieldCount}` +
-        `${this.noNewline ? ' (truncated file?)' : ''}: '${this.excerpt()}'`,
-    );
+  /**
+   * Throws an InputError naming file and line unless the current row is complete: it has `count` fields (`what`:
+   * their names), and if it is a last line without a line end, its last value is not cut short (lastValueCutShort).
+   */
+  expectCompleteRow(count: number, file: string, what = ''): void {
+    if (this.fieldCount !== count) {
+      throw new InputError(
+        `${file}:${this.line}: expected ${count} fields${what ? ` (${what})` : ''}, found ${this.fieldCount}` +
+          `${this.noNewline ? ' (truncated file?)' : ''}: '${this.excerpt()}'`,
+      );
+    }
+    if (this.noNewline && this.previousStart >= 0) {
+      const last = this.lastField(this.lineStart, this.lineEnd);
+      const previous = this.lastField(this.previousStart, this.previousEnd);
+      if (lastValueCutShort(last, previous)) throw cutShortError(file, this.line, last, previous);
+    }
+  }
+
+  /** Why field `k` of the current row is not a number (see numberProblem). */
+  fieldProblem(k: number): string {
+    return numberProblem(this.fieldText(k));
+  }
+
+  /** Text of the last field of the row in bytes [start, end). */
+  private lastField(start: number, end: number): string {
+    const text = latin1(this.buf, start, end).trimEnd();
+    const cut = this.delimiter < 0 ? Math.max(text.lastIndexOf(' '), text.lastIndexOf('\t')) : text.lastIndexOf(String.fromCharCode(this.delimiter));
+    return text.slice(cut + 1);
   }
 
   /** The current row as text, for error messages. */
@@ -187,6 +249,10 @@ export class RowScanner {
       }
       i = lineStart;
       const end = this.delimiter < 0 ? this.scanWhitespaceRow(i) : this.scanDelimitedRow(i);
+      if (this.lineEnd > this.lineStart) {
+        this.previousStart = this.lineStart;
+        this.previousEnd = this.lineEnd;
+      }
       this.lineStart = lineStart;
       this.lineEnd = end > lineStart && buf[end - 1] === 13 ? end - 1 : end;
       this.noNewline = end >= n;
@@ -217,7 +283,7 @@ export class RowScanner {
           while (i < n && (c = buf[i]) !== 32 && c !== 9 && c !== 13 && c !== 10) i++;
           v = Number.NaN;
           if (!(kind === FIELD_NUMBER_OR_MISSING && isMissingToken(buf, s, i)) && bad < 0) bad = nf;
-        }
+        } else if (kind === FIELD_NUMBER_OR_MISSING && isMissingCode(v)) v = Number.NaN;
         values[nf] = v;
       } else {
         while (i < n && (c = buf[i]) !== 32 && c !== 9 && c !== 13 && c !== 10) i++;
@@ -259,7 +325,7 @@ export class RowScanner {
           while (e > s && ((c = buf[e - 1]) === 32 || c === 9 || c === 13)) e--;
           v = Number.NaN;
           if (!(kind === FIELD_NUMBER_OR_MISSING && isMissingToken(buf, s, e)) && bad < 0) bad = nf;
-        }
+        } else if (kind === FIELD_NUMBER_OR_MISSING && isMissingCode(v)) v = Number.NaN;
         values[nf] = v;
       } else {
         while (i < n && (c = buf[i]) !== delim && c !== 10) i++;

@@ -7,14 +7,41 @@ export interface BasinTimeSeries {
   length: number;
   /** Column names, e.g. 'prcp(mm/day)', ..., 'QObs(mm/d)'. */
   variables: string[];
-  /** Row-major [length, variables.length]; NaN marks a missing value. */
+  /** Row-major [length, variables.length]; NaN marks a missing value (util/missing.ts). */
   values: Float32Array;
+}
+
+/** An attribute cell that holds a missing value, and where it was read. */
+export interface MissingAttribute {
+  basin: string;
+  name: string;
+  file: string;
+  /** The cell's text, e.g. '' or 'NA' or '-999'. */
+  text: string;
 }
 
 /** Static attributes of a set of basins, one row per basin, in the order asked for. */
 export interface AttributeTable {
   basins: string[];
   names: string[];
-  /** Row-major [basins.length, names.length]. */
+  /** Row-major [basins.length, names.length]; NaN marks a missing value. */
   values: Float64Array;
+  /** Every cell of `values` that is missing (NaN), in row-major order. */
+  missing: MissingAttribute[];
+}
+
+/**
+ * A dataset layout the tool can read: registered by name in data/datasets.ts. `variant` is the part of the data
+ * the options select when a dataset has several (the CAMELS-US forcing product), '' otherwise; it is part of the
+ * cache key and is passed back to the readers.
+ */
+export interface DatasetReader {
+  /** Checks the `forcing` option and returns the variant it selects. */
+  variant(forcing: string | undefined): string;
+  /** The source files a basin is parsed from (for the cache fingerprint); an InputError when one is missing. */
+  basinFiles(dataDir: string, basin: string, variant: string): string[];
+  /** Parses a basin's time series from its source files. */
+  readBasin(dataDir: string, basin: string, variant: string): BasinTimeSeries;
+  /** Reads static attributes `names` of `basins` (missing cells are NaN and listed in `missing`). */
+  readAttributes(dataDir: string, basins: string[], names: string[]): AttributeTable;
 }

@@ -25,18 +25,77 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
-/** A text file's content; an unreadable file is an InputError naming it, after `what` (e.g. 'config'). */
+/**
+ * A text file's content, decoded as UTF-8 (a byte-order mark is dropped). An unreadable file, or one that is not
+ * valid UTF-8 (e.g. saved as Latin-1, whose accented letters would otherwise silently become U+FFFD and turn an
+ * existing path into a missing one), is an InputError naming it after `what` (e.g. 'config').
+ */
 export function readTextFile(file: string, what = ''): string {
+  const label = `${what ? `${what} ` : ''}${file}`;
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
-    throw new InputError(`${what ? `${what} ` : ''}${file}: cannot read (${(err as Error).message})`);
+    throw new InputError(`${label}: cannot read (${(err as Error).message})`);
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new InputError(`${label}: not UTF-8 text (${describeInvalidUtf8(bytes)}); save it as UTF-8`);
   }
 }
 
-/** The lines of a text file, without a UTF-8 byte-order mark and without trailing blank lines. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Where the first invalid UTF-8 sequence of `bytes` is, as 'line L, byte B (0xXX)' (B: 1-based in the line). */
+export function describeInvalidUtf8(bytes: Uint8Array): string {
+  const at = firstInvalidUtf8(bytes);
+  if (at < 0) return 'invalid byte sequence';
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < at; i++) {
+    if (bytes[i] === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return `line ${line}, byte ${at - lineStart + 1}: 0x${bytes[at].toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629), or -1. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Length of the sequence and the allowed range of its second byte (excludes overlong forms and surrogates).
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) length = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+      length = 3;
+      if (b === 0xe0) low = 0xa0;
+      if (b === 0xed) high = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      length = 4;
+      if (b === 0xf0) low = 0x90;
+      if (b === 0xf4) high = 0x8f;
+    } else return i;
+    if (i + length > n || bytes[i + 1] < low || bytes[i + 1] > high) return i;
+    for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return -1;
+}
+
+/** The lines of a text file (see readTextFile), without trailing blank lines. */
 export function readTextLines(file: string, what = ''): string[] {
-  const lines = readTextFile(file, what).replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = readTextFile(file, what).split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   return lines;
 }
