@@ -82,7 +82,7 @@ test('report, compare and evaluate use the same basins and name the same left-ou
   // a second model with an NSE for every basin: compare still takes both models' statistics over the same 2 basins
   const other = path.join(root, 'other.csv');
   writeFileSync(other, `basin,NSE\n${BASINS.map((b, i) => `${b},${0.5 + i / 10}`).join('\n')}\n`);
-  const result = await runCompare({ models: [`EA=${runDir}`, `B=${other}`], output: path.join(root, 'compare'), metrics: ['NSE'], figure: false });
+  const result = await runCompare({ models: [`EA=${runDir}`, `B=${other}`], output: path.join(root, 'compare'), metrics: ['NSE', 'FHV'], figure: false });
   assert.deepEqual(result.basins, BASINS, 'all three are shared');
   assert.deepEqual(result.coverage.get('NSE')?.used, constant.summary.nse.used, 'the NSE statistics use the basins evaluate used');
   for (const row of result.rows) assert.equal(row.basins, 2);
@@ -94,6 +94,9 @@ test('report, compare and evaluate use the same basins and name the same left-ou
     result.markdown.includes(`Statistics over the 2 basins that all models share and where every run has a defined NSE (3 shared; 1 basin without a defined NSE: ${CONSTANT} (EA: ${CONSTANT_REASON}))`),
     result.markdown,
   );
+  // FHV is defined for the constant-flow basin too: its medians are over all 3, and the table says so
+  assert.deepEqual(result.coverage.get('FHV')?.used, BASINS);
+  assert.ok(result.markdown.includes('\nFHV medians over all 3 shared basins.\n'), result.markdown);
 });
 
 test('a one-day test period: every basin without an NSE, in evaluate, the report and compare alike', async () => {

@@ -224,9 +224,16 @@ export function tableMarkdown(rows: TableRow[], metrics: readonly string[], test
       'A model with several runs (seeds) shows the mean ± std (population, over runs) of each run\'s statistic; medians are over basins.',
     '',
   );
+  // a metric whose basins differ from NSE's says over which basins its medians are
+  const nseBasins = (nse?.used ?? []).join(',');
   for (const c of info.coverage.values()) {
-    if (c.metric === 'NSE' || c.used.length === n) continue;
-    out.push(`${c.metric} medians over ${c.used.length} of the ${c.shared} shared basins; ${describeLeftOut(c.leftOut, c.metric)}.`, '');
+    if (c.metric === 'NSE' || c.used.join(',') === nseBasins) continue;
+    out.push(
+      c.leftOut.length === 0
+        ? `${c.metric} medians over all ${c.shared} shared basins.`
+        : `${c.metric} medians over ${c.used.length} of the ${c.shared} shared basins; ${describeLeftOut(c.leftOut, c.metric)}.`,
+      '',
+    );
   }
   out.push(`| Model | Runs | ${keys.map((k) => LABELS[k] ?? k.replace(/_median$/, ' median')).join(' | ')} |`);
   out.push(`|---|---:|${keys.map(() => '---:').join('|')}|`);
