@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { openBackend, resolveBackend } from '../src/compute/select.js';
 import { configSchema } from '../src/config/schema.js';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../src/util/backend-names.js';
 import { InputError } from '../src/util/errors.js';
+import { repoRoot, tinyConfig } from './helpers/tiny-config.js';
 
 /** Runs fn with EALSTM_NO_NATIVE=1 (the native addon refused whether or not it is built), restoring it after. */
 function withoutNative<T>(fn: () => T): T {
@@ -61,5 +65,19 @@ describe('backend registry (util/backend-names.ts, compute/select.ts)', () => {
       assert.equal(backend.name, 'reference-f32');
     }
     assert.ok(!skipped.some((s) => s.name === 'reference-f64')); // never auto's choice
+  });
+
+  it("ealstm train with 'backend: native' that cannot load: exit 2, one error line saying why, no run directory", () => {
+    const { dir, file } = tinyConfig({ backend: 'native' });
+    const runDir = path.join(dir, 'run');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'train', '--config', file, '--run-dir', runDir], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, EALSTM_NO_NATIVE: '1' },
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), "error: backend 'native' is not available: disabled by the EALSTM_NO_NATIVE environment variable");
+    assert.ok(!existsSync(runDir), 'nothing written');
   });
 });
