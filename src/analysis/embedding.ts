@@ -378,7 +378,8 @@ export function writeRunEmbedding(options: RunEmbeddingOptions): { outputDir: st
 
 /** Writes an attributes CSV (basin, gauge_lat, gauge_lon when available, then `names`) from a dataset's tables. */
 export function writeAttributesCsv(options: {
-  dataset: 'camels_us' | 'caravan';
+  /** A dataset name of data/datasets.ts. */
+  dataset: string;
   dataDir: string;
   basins: string[];
   names: string[];

@@ -274,13 +274,14 @@ export function registerAnalyzeCommands(program: Command): void {
     .requiredOption('--data-dir <dir>', 'dataset folder (e.g. the CAMELS-US root holding camels_attributes_v2.0/)')
     .requiredOption('--basins <file-or-list>', 'basin file or comma-separated ids')
     .requiredOption('--output <file>', 'CSV to write')
-    .option('--dataset <name>', 'camels_us or caravan', 'camels_us')
+    .option('--dataset <name>', "the dataset's layout, as a config's dataset: key", 'camels_us')
     .option('--names <list>', "comma-separated attribute names (default: the paper's 27)")
     .option('--names-from <config>', 'take the names from the static_attributes of a YAML config')
     .option('--signatures', "write the paper's 13 hydrological signatures (q_mean, runoff_ratio, ...: columns of camels_hydro.txt) instead of attributes")
     .option('--no-coordinates', 'leave out gauge_lat/gauge_lon')
     .action(async (opts) => {
-      if (opts.dataset !== 'camels_us' && opts.dataset !== 'caravan') throw new InputError(`--dataset must be camels_us or caravan, got '${opts.dataset}'`);
+      const { datasetNames } = await import('../data/datasets.js');
+      if (!(datasetNames() as string[]).includes(opts.dataset)) throw new InputError(`--dataset must be one of ${datasetNames().join(', ')}, got '${opts.dataset}'`);
       checkExistingDir(opts.dataDir, '--data-dir');
       checkWritableFile(opts.output, '--output', { createsFolder: true });
       const [{ PAPER_ATTRIBUTES, SIGNATURES }, { writeAttributesCsv }, { readBasinList }, { parse }] = await Promise.all([

@@ -1,11 +1,12 @@
 /**
  * Static-attribute tables shared by the CAMELS-US and Caravan readers: parsing a small delimited text table
- * (with double-quoted fields) keyed by gauge id, and picking named numeric columns for a list of basins across
- * several such tables.
+ * (util/csv.ts splitCsvLine: double-quoted fields allowed) keyed by gauge id, and picking named numeric columns
+ * for a list of basins across several such tables.
  */
 import { cutShortError, lastValueCutShort, numberProblem } from './text-scan.js';
 import { type AttributeTable, type MissingAttribute } from './types.js';
 import { InputError } from '../util/errors.js';
+import { splitCsvLine } from '../util/csv.js';
 import { readTextFile } from '../util/files.js';
 import { isMissingCode, isMissingText } from '../util/missing.js';
 
@@ -16,38 +17,13 @@ export interface KeyedTable {
   rows: Map<string, string[]>;
 }
 
-/** Splits one line on `delimiter`, honouring double-quoted fields ("" is a literal quote inside them). */
-function splitQuoted(line: string, delimiter: string): string[] {
-  if (!line.includes('"')) return line.split(delimiter);
-  const out: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (inQuotes) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else inQuotes = false;
-      } else field += ch;
-    } else if (ch === '"') inQuotes = true;
-    else if (ch === delimiter) {
-      out.push(field);
-      field = '';
-    } else field += ch;
-  }
-  out.push(field);
-  return out;
-}
-
 /**
  * Reads a delimited attribute file whose column `idColumn` holds the gauge id. A row with another field count
  * than the header, a duplicated column or gauge id, and a last line cut short are errors naming the line.
  */
 export function readKeyedTable(file: string, delimiter: string, idColumn = 'gauge_id'): KeyedTable {
   const lines = readTextFile(file, 'attribute file').split('\n');
-  const header = splitQuoted(lines[0].replace(/\r$/, ''), delimiter).map((h) => h.trim());
+  const header = splitCsvLine(lines[0].replace(/\r$/, ''), delimiter).map((h) => h.trim());
   const idIndex = header.indexOf(idColumn);
   if (idIndex < 0) throw new InputError(`${file}: no '${idColumn}' column in the header`);
   const twice = header.find((h, j) => h !== '' && header.indexOf(h) !== j);
@@ -57,7 +33,7 @@ export function readKeyedTable(file: string, delimiter: string, idColumn = 'gaug
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, '');
     if (line.trim() === '') continue;
-    const fields = splitQuoted(line, delimiter);
+    const fields = splitCsvLine(line, delimiter);
     if (fields.length !== header.length) {
       throw new InputError(`${file}:${i + 1}: expected ${header.length} fields, found ${fields.length}`);
     }
