@@ -47,7 +47,7 @@ function setAttributeCell(file: string, basin: string, column: string, text: str
 }
 
 test('the missing-value rule: texts and codes', () => {
-  for (const t of ['', ' ', 'NA', 'nan', 'NaN', 'NAN', '-nan', '+NaN']) assert.ok(isMissingText(t), `'${t}' is missing`);
+  for (const t of ['', ' ', 'NA', 'nan', 'NaN', 'NAN', '-nan', '+NaN', 'null', 'None']) assert.ok(isMissingText(t), `'${t}' is missing`);
   for (const t of ['0', 'N', 'na', 'none', '-999', 'inf']) assert.ok(!isMissingText(t), `'${t}' is not missing text`);
   for (const v of [-999, -9999]) assert.ok(isMissingCode(v));
   for (const v of [-998.99, 0, 999, -99.9, Number.NaN]) assert.ok(!isMissingCode(v));

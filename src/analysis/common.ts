@@ -9,8 +9,9 @@ import { readBasinList } from '../data/basin-list.js';
 import { type DatasetOptions, loadAttributes } from '../data/cache.js';
 import { dataSource } from '../data/dataset.js';
 import { InputError } from '../util/errors.js';
-import { csvNumber } from '../util/csv.js';
+import { csvNumber, splitCsvLine } from '../util/csv.js';
 import { readTextLines } from '../util/files.js';
+import { isMissingText } from '../util/missing.js';
 
 /** The 27 catchment attributes of the paper (configs/camels_daymet35_ealstm.yml, Table 1 of the paper). */
 export const PAPER_ATTRIBUTES = [
@@ -77,7 +78,6 @@ export interface BasinTable {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const MISSING = new Set(['', 'NA', 'NaN', 'nan', 'null', 'None']);
 
 /**
  * Reads a comma-separated table whose first column is the basin id (any header name, e.g. `basin` or
@@ -88,7 +88,7 @@ const MISSING = new Set(['', 'NA', 'NaN', 'nan', 'null', 'None']);
 export function readBasinTable(file: string, what: string, options: { allowMissing?: boolean } = {}): BasinTable {
   const lines = readTextLines(file, `${what} file`);
   if (lines.length === 0) throw new InputError(`${what} file ${file}: empty`);
-  const header = lines[0].split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const header = splitCsvLine(lines[0]).map((h) => h.trim());
   if (header.length < 2) throw new InputError(`${what} file ${file}: expected a basin column and at least one value column, header is '${lines[0]}'`);
   const columns = header.slice(1);
   const seenColumns = new Set<string>();
@@ -102,7 +102,7 @@ export function readBasinTable(file: string, what: string, options: { allowMissi
   const values: number[] = [];
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
-    const fields = lines[i].split(',').map((f) => f.trim().replace(/^"(.*)"$/, '$1'));
+    const fields = splitCsvLine(lines[i]).map((f) => f.trim());
     if (fields.length !== header.length) {
       throw new InputError(`${what} file ${file}:${i + 1}: expected ${header.length} fields, found ${fields.length}`);
     }
@@ -113,7 +113,7 @@ export function readBasinTable(file: string, what: string, options: { allowMissi
     basins.push(basin);
     for (let j = 1; j < fields.length; j++) {
       const cell = fields[j];
-      if (MISSING.has(cell)) {
+      if (isMissingText(cell)) {
         if (!options.allowMissing) {
           throw new InputError(`${what} file ${file}:${i + 1}: basin ${basin}, column '${header[j]}': missing value`);
         }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
 import { readTextLines } from '../util/files.js';
+import { inputValue } from '../util/missing.js';
 import { isDirectory, type Predictions } from './results-files.js';
 
 export const MODEL_OUTPUT_COLUMNS = ['YR', 'MNTH', 'DY', 'HR', 'SWE', 'PRCP', 'RAIM', 'TAIR', 'PET', 'ET', 'MOD_RUN', 'OBS_RUN'] as const;
@@ -61,7 +62,7 @@ export function readModelOutput(file: string): ModelOutput {
     for (let c = 0; c < header.length; c++) {
       const v = Number(cells[c]);
       if (!Number.isFinite(v)) throw new InputError(`${file}:${lineNo}: column ${header[c]}: '${cells[c]}' is not a number`);
-      columns[header[c]][r] = Math.abs(v + 999) < 1e-6 ? Number.NaN : v;
+      columns[header[c]][r] = inputValue(v); // -999: missing
     }
     const [y, mo, d] = [Number(cells[iy]), Number(cells[im]), Number(cells[id])];
     if (!isValidDate(y, mo, d)) throw new InputError(`${file}:${lineNo}: ${cells[iy]}-${cells[im]}-${cells[id]} is not a date`);

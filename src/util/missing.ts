@@ -2,8 +2,9 @@
  * The project's one missing-value rule. In memory a missing value is always NaN; these functions decide which
  * text and which numbers in the files read are missing values.
  *
- * - Text: an empty cell, `NA` (R, CAMELS attribute tables), or `nan` in any case with an optional sign (pandas,
- *   numpy). Used for every cell of every table read: data files, attribute tables, results files.
+ * - Text: an empty cell, `NA` (R, CAMELS attribute tables), `null`/`None` (JSON, Python), or `nan` in any case
+ *   with an optional sign (pandas, numpy). Used for every cell of every table read: data files, attribute tables,
+ *   results files, the analyses' basin tables.
  * - Codes: in the values of input data files (forcing, streamflow, Caravan time series, static attributes) the
  *   numbers -999 and -9999 also mean "missing": CAMELS writes -999, and -9999 is the other common code of
  *   hydrological data. No variable of these datasets can take either value (rain, radiation, vapour pressure,
@@ -17,7 +18,7 @@ export const MISSING_VALUE_CODES: readonly number[] = [-999, -9999];
 /** Whether a table cell's text is a missing value (see the module comment). */
 export function isMissingText(text: string): boolean {
   const t = text.trim();
-  return t === '' || t === 'NA' || /^[+-]?nan$/i.test(t);
+  return t === '' || t === 'NA' || t === 'null' || t === 'None' || /^[+-]?nan$/i.test(t);
 }
 
 /** Whether a number read from an input data file is a missing-value code. */
