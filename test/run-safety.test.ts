@@ -10,9 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
+import { evaluateRun } from '../src/evaluation/evaluate.js';
+import { writeReport } from '../src/report/html.js';
 import { checkScalerUnchanged } from '../src/run/fingerprint.js';
 import { acquireLock, LOCK_FILE } from '../src/run/lock.js';
+import { createStaging } from '../src/run/publish.js';
 import { readScaler } from '../src/run/run-dir.js';
+import { isReportStale } from '../src/run/stale-report.js';
 import { train } from '../src/training/trainer.js';
 import { InputError } from '../src/util/errors.js';
 import { folderSnapshot, runCli, startCli, waitForFile } from './helpers/run-cli.js';
@@ -222,3 +226,121 @@ for (const setup of invalidSetups) {
     assert.ok(!existsSync(runDir), `nothing written: ${existsSync(runDir) ? readdirSync(runDir).join(', ') : ''}`);
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// evaluate and ensemble outputs (defects 1, 3, 5; the crash test is crash.test.ts)
+
+/** One tiny 2-epoch run, trained once for the tests below, which each work on a copy. */
+let baseRun: string | undefined;
+function copyOfRun(epoch: number): string {
+  if (!baseRun) {
+    const { dir, file } = tinyConfig({ epochs: '2' });
+    baseRun = path.join(dir, 'base');
+    train(loadConfig(file), { runDir: baseRun });
+  }
+  const runDir = path.join(tmp('run'), 'run');
+  cpSync(baseRun, runDir, { recursive: true });
+  evaluateRun(runDir, { epoch });
+  return runDir;
+}
+
+test('ensemble never replaces an <output>/<period> folder it did not write (--output . in a project with a test/ folder)', () => {
+  const members = [copyOfRun(1), copyOfRun(2)];
+  const project = tmp('project');
+  mkdirSync(path.join(project, 'test'));
+  writeFileSync(path.join(project, 'test', 'field-notes.csv'), 'gauge,visit\n01022500,2001-10-03\n');
+  writeFileSync(path.join(project, 'test', 'metrics.csv'), 'basin,NSE\n01022500,0.9\n');
+  const before = folderSnapshot(project);
+  // Before: the user's test/ folder was deleted and replaced by the ensemble's.
+  assertUserError(
+    runCli(['ensemble', '--run-dirs', ...members, '--output', '.'], {}, project),
+    /test is not an ensemble output of ealstm \(neither it nor \. has ensemble\.json\); it is not replaced/,
+  );
+  assert.deepEqual(folderSnapshot(project), before);
+
+  // An ensemble's own output is replaced, with a note; so is one written before the folder had its own marker.
+  const output = path.join(tmp('ensemble'), 'ens');
+  assert.equal(runCli(['ensemble', '--run-dirs', ...members, '--output', output]).status, 0);
+  assert.ok(existsSync(path.join(output, 'test', 'ensemble.json')));
+  rmSync(path.join(output, 'test', 'ensemble.json'));
+  const again = runCli(['ensemble', '--run-dirs', ...members, '--output', output]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /note: replaced the previous results in .*ens\/test/);
+  assert.deepEqual(readdirSync(output).sort(), ['ensemble.json', 'test'], 'no lock, staging or old folder left behind');
+
+  // Nothing is created when the ensemble cannot be built.
+  const never = path.join(tmp('none'), 'ens');
+  assertUserError(runCli(['ensemble', '--run-dirs', members[0], members[0], '--output', never]), /given twice/);
+  assert.ok(!existsSync(never));
+});
+
+test('evaluate never replaces a <run>/<period> folder it did not write', () => {
+  const runDir = copyOfRun(2);
+  rmSync(path.join(runDir, 'test'), { recursive: true });
+  mkdirSync(path.join(runDir, 'test'));
+  writeFileSync(path.join(runDir, 'test', 'my-analysis.txt'), 'mine\n');
+  const before = folderSnapshot(runDir);
+  assertUserError(runCli(['evaluate', '--run-dir', runDir]), /run\/test was not written by `ealstm evaluate` .*; it is not replaced/);
+  assert.deepEqual(folderSnapshot(runDir), before);
+});
+
+test('two evaluates on one run: the second is refused naming the first; after a kill the next one takes the stale lock over', async () => {
+  const runDir = copyOfRun(2);
+  const signal = path.join(path.dirname(runDir), 'paused');
+  const first = startCli(['evaluate', '--run-dir', runDir, '--epoch', '1'], { EALSTM_TEST_PAUSE_AT: 'results:recovered', EALSTM_TEST_PAUSE_FILE: signal });
+  await waitForFile(signal);
+  const pid = first.child.pid as number;
+  const before = folderSnapshot(path.join(runDir, 'test'));
+  assertUserError(runCli(['evaluate', '--run-dir', runDir]), new RegExp(`run is in use by pid ${pid} on .*ealstm evaluate --run-dir .*; evaluate cannot run`));
+  assert.deepEqual(folderSnapshot(path.join(runDir, 'test')), before);
+
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const next = runCli(['evaluate', '--run-dir', runDir]);
+  assert.equal(next.status, 0, next.stderr);
+  assert.match(next.stderr, new RegExp(`note: took over a stale lock in .*run: its holder, pid ${pid} on `));
+  assert.deepEqual(
+    readdirSync(runDir).filter((n) => n.startsWith('.')),
+    [],
+    'no lock or staging folder left behind',
+  );
+  // Staging folders are named per process, so even without the lock two writers would not share one.
+  const a = createStaging(path.join(runDir, 'test'));
+  const b = createStaging(path.join(runDir, 'test'));
+  assert.notEqual(a, b);
+  rmSync(a, { recursive: true });
+  rmSync(b, { recursive: true });
+});
+
+test('evaluate keeps what other commands made from the previous results, says how to remake it, and marks the report stale', () => {
+  const runDir = copyOfRun(2);
+  assert.equal(runCli(['signatures', '--run-dir', runDir]).status, 0);
+  writeReport(runDir);
+  assert.ok(existsSync(path.join(runDir, 'test', 'figures')) && existsSync(path.join(runDir, 'test', 'signatures.csv')));
+  const previous = folderSnapshot(path.join(runDir, 'test'));
+  const report = readFileSync(path.join(runDir, 'report.html'), 'utf8');
+
+  // Before: signatures.csv and figures/ were deleted without a word, and report.html kept showing epoch 2.
+  const r = runCli(['evaluate', '--run-dir', runDir, '--epoch', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /note: replaced the previous results in .*run\/test \(epoch 2, written \d{4}-/);
+  const kept = /note: figures\/, signatures\.csv were made from the previous results: kept them with those results in (\S+test\.previous-\d{8}-\d{6}); to make them for the new results run: ealstm figures --run-dir \S+; ealstm signatures --run-dir \S+\n/.exec(r.stderr);
+  assert.ok(kept, r.stderr);
+  assert.deepEqual(folderSnapshot(kept[1]), previous, 'the previous results are kept whole, with their derived files');
+  assert.deepEqual(readdirSync(path.join(runDir, 'test')).sort(), ['evaluation.json', 'metrics.csv', 'predictions']);
+  assert.equal(JSON.parse(readFileSync(path.join(runDir, 'test', 'evaluation.json'), 'utf8')).epoch, 1);
+  assert.match(r.stderr, /note: \S+report\.html shows the previous results: marked it stale; regenerate it with: ealstm report --run-dir \S+\n/);
+  const stale = readFileSync(path.join(runDir, 'report.html'), 'utf8');
+  assert.ok(isReportStale(path.join(runDir, 'report.html')));
+  assert.equal(stale.replace(/\n<!-- ealstm:stale -->[\s\S]*?<!-- \/ealstm:stale -->/, ''), report, 'only the banner is added');
+
+  // Results without derived files are simply replaced; the banner is not repeated.
+  const again = runCli(['evaluate', '--run-dir', runDir, '--epoch', '2']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /were made from the previous results/);
+  assert.equal(readdirSync(runDir).filter((n) => n.startsWith('test.previous-')).length, 1);
+  assert.equal(readFileSync(path.join(runDir, 'report.html'), 'utf8').split('<!-- ealstm:stale -->').length, 2);
+  // Writing the report again removes the mark.
+  writeReport(runDir);
+  assert.ok(!isReportStale(path.join(runDir, 'report.html')));
+});

@@ -26,7 +26,7 @@ export function registerComparisonCommands(program: Command): void {
       for (const dir of opts.runDirs) checkExistingDir(dir, '--run-dirs');
       checkWritableDir(opts.output, '--output');
       const { buildEnsemble } = await import('../evaluation/ensemble.js');
-      const s = buildEnsemble({ runDirs: opts.runDirs, output: opts.output, period: opts.period });
+      const s = buildEnsemble({ runDirs: opts.runDirs, output: opts.output, period: opts.period, onNote: (note) => console.error(`note: ${note}`) });
       const { describeNseSummary, formatValue } = await import('../evaluation/summary.js');
       const m = s.memberMeanNse;
       const mean = m.reduce((a, b) => a + b, 0) / m.length;

@@ -3,7 +3,7 @@
  * clipped at 0 by `evaluate`) are averaged day by day, and the metrics are computed anew on that mean.
  * The files read and written are those of results-files.ts.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { isoDate } from '../util/dates.js';
@@ -19,8 +19,12 @@ import {
   metricsCsv,
   type Predictions,
   predictionsCsv,
+  readEnsembleInfo,
   readPredictions,
 } from './results-files.js';
+import { withLock } from '../run/lock.js';
+import { derivedOutputCommands, replaceResultsFolder } from '../run/results-folder.js';
+import { createRunDirectory } from '../run/run-dir.js';
 import { type MetricSummary, summarizeMetric } from './summary.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -84,6 +88,8 @@ export interface EnsembleOptions {
   /** Default 'test'. */
   period?: string;
   onBasin?: (done: number, total: number) => void;
+  /** Things the user should know that are not errors (see EnsembleSummary.notes, a stale lock taken over). */
+  onNote?: (note: string) => void;
 }
 
 export interface EnsembleSummary {
@@ -101,6 +107,20 @@ export interface EnsembleSummary {
   failures: number;
   /** Mean NSE over basins of each member (over the basins where it is defined). */
   memberMeanNse: number[];
+  /** What the user should know about the output: repaired interruptions, replaced results, stale derived files. */
+  notes: string[];
+}
+
+/** The entries ensemble writes into <output>/<period>/; any other entry there was made by another command. */
+const ENSEMBLE_ENTRIES = ['metrics.csv', 'predictions', 'spread.csv', 'member_metrics.csv', ENSEMBLE_FILE];
+
+/**
+ * Whether `folder` (<output>/<period>) is an ensemble output: it has its own ensemble.json, or (as written before
+ * that copy existed) <output> has one and the folder has metrics.csv.
+ */
+function isEnsembleOutput(output: string, folder: string): boolean {
+  if (existsSync(path.join(folder, ENSEMBLE_FILE))) return true;
+  return existsSync(path.join(folder, 'metrics.csv')) && readEnsembleInfo(output) !== null;
 }
 
 const SPREAD_HEADER = ['basin', 'members', 'NSE_ensemble', 'NSE_member_mean', 'NSE_member_std', 'NSE_member_min', 'NSE_member_max', 'qsim_std_mean'];
@@ -113,7 +133,8 @@ const SPREAD_HEADER = ['basin', 'members', 'NSE_ensemble', 'NSE_member_mean', 'N
  * - <period>/member_metrics.csv (basin,member,run,<metrics>: each member's metrics on the same days),
  * - <period>/spread.csv (per basin: the members' NSE mean, std (ddof 0), min and max, and the mean over days of
  *   the members' daily standard deviation of qsim).
- * The period folder is built under a temporary name and moved into place at the end.
+ * The period folder (with a copy of ensemble.json) is built aside and swapped in atomically under the output
+ * folder's lock; an existing <output>/<period> that is not an ensemble output is never replaced.
  */
 export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
   const period = options.period ?? 'test';
@@ -142,13 +163,13 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
     }
   });
 
-  const staging = path.join(out, `.${period}.partial`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(path.join(staging, 'predictions'), { recursive: true });
   const results: BasinResult[] = [];
   const memberResults: BasinResult[][] = runDirs.map(() => []);
-  const spreadLines = [SPREAD_HEADER.join(',')];
-  try {
+  const info: EnsembleInfo = { format: 'ealstm-ensemble', period, members: resolved, basins: basins.length };
+  const infoJson = `${JSON.stringify(info, null, 2)}\n`;
+  const writeResults = (staging: string) => {
+    mkdirSync(path.join(staging, 'predictions'));
+    const spreadLines = [SPREAD_HEADER.join(',')];
     basins.forEach((basin, index) => {
       const members = listings.map((l) => readPredictions(l.get(basin) as string, basin));
       const { mean, spread } = averageMembers(members);
@@ -179,15 +200,39 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
       ),
     );
     writeFileAtomic(path.join(staging, 'member_metrics.csv'), `${[memberHeader, ...memberLines].join('\n')}\n`);
-    const info: EnsembleInfo = { format: 'ealstm-ensemble', period, members: resolved, basins: basins.length };
-    writeFileAtomic(path.join(out, ENSEMBLE_FILE), `${JSON.stringify(info, null, 2)}\n`);
-    const target = path.join(out, period);
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
+    // A copy inside the period folder travels with the results it describes, and marks the folder as ours.
+    writeFileAtomic(path.join(staging, ENSEMBLE_FILE), infoJson);
+  };
+
+  // One writer per ensemble directory; the period folder is swapped in whole, never replacing a folder that is
+  // not an ensemble output, and what other commands made from the previous results is kept with them.
+  const created = !existsSync(out);
+  createRunDirectory(out);
+  let notes: string[];
+  try {
+    notes = withLock(
+      out,
+      'ensemble',
+      () => {
+        const outcome = replaceResultsFolder({
+          target: path.join(out, period),
+          ownEntries: ENSEMBLE_ENTRIES,
+          isOwnOutput: (folder) => isEnsembleOutput(out, folder),
+          notOwnReason: `is not an ensemble output of ealstm (neither it nor ${options.output} has ${ENSEMBLE_FILE})`,
+          regenerate: derivedOutputCommands(out, period),
+          write: writeResults,
+        });
+        writeFileAtomic(path.join(out, ENSEMBLE_FILE), infoJson);
+        return outcome.notes;
+      },
+      options.onNote,
+    );
   } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
+    // The folder this call made, if it stayed empty: never anything else.
+    if (created && readdirSync(out).length === 0) rmdirSync(out);
     throw err;
   }
+  for (const note of notes) options.onNote?.(note);
 
   const nse = summarizeMetric(results, 'NSE');
   return {
@@ -201,5 +246,6 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
     medianNse: nse.median,
     failures: nse.nonPositive,
     memberMeanNse: memberResults.map((rs) => summarizeMetric(rs, 'NSE').mean),
+    notes,
   };
 }

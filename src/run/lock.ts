@@ -36,7 +36,8 @@ function thisCommand(): string {
   return args ? `ealstm ${args}` : 'ealstm';
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this pid runs on this host. */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -101,7 +102,7 @@ export function acquireLock(dir: string, purpose: string, onNote?: (note: string
             `That host cannot be checked from here: if no ealstm command runs there, delete ${file}`,
         );
       }
-      if (isRunning(current.pid)) {
+      if (isProcessRunning(current.pid)) {
         throw new InputError(
           `${dir} is in use by ${describe(current)}; ${purpose} cannot run while another ealstm command writes there (wait for it to finish)`,
         );

@@ -10,6 +10,7 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
+import { pausePoint } from './pause.js';
 import { createStaging, type PublishResult, publishFolder, recoverInterruptedPublish } from './publish.js';
 import { markReportStale } from './stale-report.js';
 
@@ -46,6 +47,7 @@ export function replaceResultsFolder(options: ResultsFolderOptions): ResultsFold
     if (!statSync(target).isDirectory()) throw new InputError(`${target} is a file; it is not replaced (move it away first)`);
     if (!options.isOwnOutput(target)) throw new InputError(`${target} ${options.notOwnReason}; it is not replaced (move it away or choose another output)`);
   }
+  pausePoint('results:recovered');
   const old = existsSync(target) ? options.describeOld?.(target) : null;
   const staging = createStaging(target);
   try {
@@ -78,4 +80,10 @@ export function shellArg(text: string): string {
 /** `--run-dir <dir>` plus ` --period <period>` unless it is the default test period. */
 export function runDirArgs(dir: string, period: string): string {
   return `--run-dir ${shellArg(dir)}${period === 'test' ? '' : ` --period ${period}`}`;
+}
+
+/** The commands that remake what other commands derive from the results folder of `dir` (a run or an ensemble). */
+export function derivedOutputCommands(dir: string, period: string): Record<string, string> {
+  const args = runDirArgs(dir, period);
+  return { 'signatures.csv': `ealstm signatures ${args}`, 'figures/': `ealstm figures ${args}` };
 }

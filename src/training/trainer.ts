@@ -232,11 +232,12 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
       seconds: (performance.now() - started) / 1000,
       samples: sampleCount,
     };
-    // Weights, then optimizer state, then the log: an epoch counts as done once its optimizer state exists.
+    // Weights, then the log, then the optimizer state: an epoch counts as done once its optimizer state exists,
+    // and by then its log entry is written too (a resume drops entries of epochs that were not done).
     saveWeights(runDir, epoch, model);
-    saveOptimizer(runDir, epoch, adam);
     log.push(entry);
     writeTrainLog(runDir, log);
+    saveOptimizer(runDir, epoch, adam);
     options.onEpoch?.(entry);
   }
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { repoRoot } from './tiny-config.js';
 
 const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
+/** tsx as an absolute URL, so the CLI also runs from another working directory. */
+const tsx = import.meta.resolve('tsx');
 
 export interface CliResult {
   status: number | null;
@@ -12,10 +14,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `ealstm <args>` from source in a child process and waits for it. */
-export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
-    cwd: repoRoot,
+/** Runs `ealstm <args>` from source in a child process (in `cwd`, default the repository) and waits for it. */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd = repoRoot): CliResult {
+  const r = spawnSync(process.execPath, ['--import', tsx, cli, ...args], {
+    cwd,
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
@@ -30,7 +32,7 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+  const child = spawn(process.execPath, ['--import', tsx, cli, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
