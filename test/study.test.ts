@@ -16,24 +16,12 @@ import { loadStudy } from '../src/study/study-file.js';
 import { lockFile, readLockHolder } from '../src/run/lock.js';
 import { readBasinList } from '../src/data/basin-list.js';
 import { runCli, startCli } from './helpers/run-cli.js';
+import { collectedTables, runMetrics } from './helpers/study.js';
 import { repoRoot } from './helpers/tiny-config.js';
 
 process.chdir(repoRoot); // study files give paths from the current directory, as configs
 const tmp = (name: string) => mkdtempSync(path.join(os.tmpdir(), `ealstm-study-${name}-`));
 const env = { EALSTM_CACHE_DIR: tmp('cache') };
-
-/** run name -> metrics.csv text of every run of a study output folder. */
-export function runMetrics(out: string, file = 'studies/demo.yml'): Map<string, string> {
-  const expanded = expandStudy(loadStudy(file, { outputDir: out }));
-  return new Map(expanded.runs.map((r) => [r.name, readFileSync(path.join(r.dir, 'test', 'metrics.csv'), 'utf8')]));
-}
-
-/** The collected tables that must not depend on how the runs were run (no paths in them). */
-export function collectedTables(out: string): Record<string, string> {
-  const files = ['results/runs.csv', 'results/comparison/table.csv', 'results/comparison/wilcoxon.csv', 'results/comparison/per_basin_nse.csv'];
-  for (const setup of ['lstm_no_static', 'ealstm']) files.push(`results/ensembles/${setup}/test/metrics.csv`, `results/ensembles/${setup}/test/spread.csv`);
-  return Object.fromEntries(files.map((f) => [f, readFileSync(path.join(out, f), 'utf8')]));
-}
 
 function writeStudy(text: string): string {
   const file = path.join(tmp('file'), 'study.yml');
@@ -94,6 +82,25 @@ describe('study file and plan', () => {
     assert.equal(cli.status, 2);
     assert.match(cli.stderr, /^error: study file error\n.*study\.yml:4: unknown config key 'hiden_size'/);
   });
+});
+
+test('slurm --dry-run writes a readable job-array script and a dependent collection script, and submits nothing', () => {
+  const out = tmp('dry');
+  const r = runCli(
+    ['study', 'run', 'studies/demo.yml', '--executor', 'slurm', '--dry-run', '--max-parallel', '2', '--partition', 'short', '--time', '00:30:00', '--mem', '2G', '--output', out],
+    env,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /--dry-run: not submitted/);
+  const dir = path.join(out, 'slurm', 'submit-001');
+  const array = readFileSync(path.join(dir, 'array.sh'), 'utf8');
+  for (const line of ['#SBATCH --array=0-3%2', '#SBATCH --partition=short', '#SBATCH --time=00:30:00', '#SBATCH --mem=2G', '#SBATCH --cpus-per-task=1']) {
+    assert.ok(array.includes(`${line}\n`), line);
+  }
+  assert.match(array, /study task \S+demo\.yml --output \S+ --tasks \S+tasks\.txt --index "\$SLURM_ARRAY_TASK_ID" --threads 1\n/);
+  assert.deepEqual(readFileSync(path.join(dir, 'tasks.txt'), 'utf8').trim().split('\n'), ['lstm_no_static/seed1', 'lstm_no_static/seed2', 'ealstm/seed1', 'ealstm/seed2']);
+  assert.match(readFileSync(path.join(dir, 'collect.sh'), 'utf8'), /study collect \S+demo\.yml --output \S+\n/);
+  assert.ok(!existsSync(path.join(out, 'slurm', 'submissions.jsonl')));
 });
 
 describe('k-fold cross-validation', () => {

@@ -17,6 +17,7 @@ import type { ExpandedStudy, StudyRun } from './expand.js';
  * - pending: nothing trained yet.
  */
 export type RunState = 'done' | 'trained' | 'interrupted' | 'failed' | 'pending';
+export const RUN_STATES: readonly RunState[] = ['done', 'trained', 'interrupted', 'failed', 'pending'];
 
 /** The evaluation a study reads: the test period of each run (k-fold runs: the held-out basins). */
 export const STUDY_PERIOD = 'test';
@@ -90,8 +91,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function countStates(states: readonly string[]): Record<string, number> {
+/** How many of each state, in the order of `order` (then the others in order of appearance). */
+export function countStates(states: readonly string[], order: readonly string[] = RUN_STATES): Record<string, number> {
   const counts: Record<string, number> = {};
+  for (const s of order) if (states.includes(s)) counts[s] = 0;
   for (const s of states) counts[s] = (counts[s] ?? 0) + 1;
   return counts;
 }

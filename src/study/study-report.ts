@@ -4,7 +4,7 @@ import { splitCsvLine } from '../util/csv.js';
 import { writeFileAtomic } from '../util/files.js';
 import type { CollectResult } from './collect.js';
 import type { ExpandedStudy } from './expand.js';
-import { failureOf } from './state.js';
+import { countStates, failureOf } from './state.js';
 
 const esc = (s: unknown) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -35,10 +35,9 @@ export function writeStudyReport(expanded: ExpandedStudy, result: CollectResult)
   const sections: string[] = [];
   sections.push(`<h1>Study ${esc(study.name)}</h1>`);
   if (study.description) sections.push(`<p>${esc(study.description)}</p>`);
-  const counts = new Map<string, number>();
-  for (const s of result.states.values()) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const counts = countStates([...result.states.values()]);
   sections.push(
-    `<p>${expanded.runs.length} runs: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}. Study file <code>${esc(path.resolve(study.file))}</code>; ` +
+    `<p>${expanded.runs.length} runs: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}. Study file <code>${esc(path.resolve(study.file))}</code>; ` +
       `collected ${esc(new Date().toISOString())}.</p>`,
   );
   for (const n of result.notes) sections.push(`<p class="note">${esc(n)}</p>`);
