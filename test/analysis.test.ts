@@ -475,6 +475,7 @@ describe('bad input is a clear InputError', () => {
     throwsInput(() => readEmbeddingInput({ ...good, embedding: edit('missing.csv', 3, 2, '') }), new RegExp(`missing\\.csv:4: basin ${basin}, column 'cell_2': missing value`));
     throwsInput(() => readEmbeddingInput({ ...good, embedding: edit('nan.csv', 3, 2, 'NaN') }), /nan\.csv:4: basin .*, column 'cell_2': missing value/);
     throwsInput(() => readEmbeddingInput({ ...good, embedding: edit('text.csv', 3, 5, 'abc') }), new RegExp(`text\\.csv:4: basin ${basin}, column 'cell_5': not a number: 'abc'`));
+    throwsInput(() => readEmbeddingInput({ ...good, embedding: edit('huge.csv', 3, 5, '1e400') }), new RegExp(`huge\\.csv:4: basin ${basin}, column 'cell_5': number out of range: '1e400'`));
     throwsInput(() => readEmbeddingInput({ ...good, embedding: edit('renamed.csv', 3, 0, '99999999') }), new RegExp(`attributes file .*attributes\\.csv: basin 99999999 of the embedding file .*renamed\\.csv is missing`));
     const short = path.join(dir, 'short.csv');
     writeFileSync(short, text.filter((_, i) => i !== 3).join('\n'));

@@ -9,7 +9,7 @@ import { readBasinList } from '../data/basin-list.js';
 import { type DatasetOptions, loadAttributes } from '../data/cache.js';
 import { dataSource } from '../data/dataset.js';
 import { InputError } from '../util/errors.js';
-import { csvNumber, splitCsvLine } from '../util/csv.js';
+import { csvNumber, DECIMAL_NUMBER, splitCsvLine } from '../util/csv.js';
 import { readTextLines } from '../util/files.js';
 import { isMissingText } from '../util/missing.js';
 
@@ -77,7 +77,6 @@ export interface BasinTable {
   values: Float64Array;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Reads a comma-separated table whose first column is the basin id (any header name, e.g. `basin` or
@@ -118,8 +117,10 @@ export function readBasinTable(file: string, what: string, options: { allowMissi
           throw new InputError(`${what} file ${file}:${i + 1}: basin ${basin}, column '${header[j]}': missing value`);
         }
         values.push(Number.NaN);
-      } else if (NUMBER.test(cell)) {
+      } else if (DECIMAL_NUMBER.test(cell) && Number.isFinite(Number(cell))) {
         values.push(Number(cell));
+      } else if (DECIMAL_NUMBER.test(cell)) {
+        throw new InputError(`${what} file ${file}:${i + 1}: basin ${basin}, column '${header[j]}': number out of range: '${cell}'`);
       } else {
         throw new InputError(`${what} file ${file}:${i + 1}: basin ${basin}, column '${header[j]}': not a number: '${cell}'`);
       }

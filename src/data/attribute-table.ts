@@ -6,7 +6,7 @@
 import { cutShortError, lastValueCutShort, numberProblem } from './text-scan.js';
 import { type AttributeTable, type MissingAttribute } from './types.js';
 import { InputError } from '../util/errors.js';
-import { splitCsvLine } from '../util/csv.js';
+import { DECIMAL_NUMBER, splitCsvLine } from '../util/csv.js';
 import { readTextFile } from '../util/files.js';
 import { isMissingCode, isMissingText } from '../util/missing.js';
 
@@ -50,7 +50,6 @@ export function readKeyedTable(file: string, delimiter: string, idColumn = 'gaug
   return { file, header, rows };
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Picks the numeric columns `names` for `basins` (in the order given) out of `tables`. A column is taken from the
@@ -73,12 +72,12 @@ export function selectAttributes(tables: KeyedTable[], basins: string[], names: 
       const row = table.rows.get(basin);
       if (!row) throw new InputError(`basin '${basin}' not found in attribute file ${table.file}`);
       const text = row[col].trim();
-      let v = NUMBER.test(text) ? Number(text) : Number.NaN;
+      let v = DECIMAL_NUMBER.test(text) ? Number(text) : Number.NaN;
       if (isMissingText(text) || isMissingCode(v)) {
         v = Number.NaN;
         missing.push({ basin, name, file: table.file, text });
       } else if (!Number.isFinite(v)) {
-        const problem = NUMBER.test(text) ? `number out of range: '${text}'` : numberProblem(text);
+        const problem = DECIMAL_NUMBER.test(text) ? `number out of range: '${text}'` : numberProblem(text);
         throw new InputError(`${table.file}: basin '${basin}', attribute '${name}': ${problem}`);
       }
       values[i * names.length + j] = v;

@@ -5,6 +5,7 @@
  */
 import { daysInMonth, dayNumber, isValidDate, isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
+import { DECIMAL_NUMBER } from '../util/csv.js';
 import { isMissingCode, isMissingText } from '../util/missing.js';
 
 /** 10^0 .. 10^22: every one is exactly representable as a double. */
@@ -70,12 +71,9 @@ function scanNumberSlow(buf: Uint8Array, start: number, i: number, n: number): n
   return Number.isFinite(Math.fround(v)) ? v : Number.NaN;
 }
 
-/** The grammar scanNumber accepts, for error messages. */
-const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /** Why a field that should hold a number does not: 'not a number' or 'out of range', with its text. */
 export function numberProblem(text: string): string {
-  return NUMBER_TEXT.test(text.trim())
+  return DECIMAL_NUMBER.test(text.trim()) // the grammar scanNumber accepts
     ? `number out of range (beyond +-3.4e38, the float32 limit): '${text}'`
     : `not a number: '${text}'`;
 }

@@ -42,6 +42,12 @@ export function splitCsvLine(line: string, delimiter = ','): string[] {
   return out;
 }
 
+/**
+ * The text of a decimal number in every table read (data files, attribute tables, basin tables): sign, digits
+ * with an optional point, optional exponent; no hex, no `Infinity`, no digit separators.
+ */
+export const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** True for a cell that holds a missing value: empty, NA, or nan in any case (util/missing.ts isMissingText). */
 export function isMissingCell(text: string): boolean {
   return isMissingText(text);
