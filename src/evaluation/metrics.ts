@@ -30,6 +30,7 @@ import {
   stdPopulation,
   sum,
 } from '../util/numeric.js';
+import { computeByName } from '../util/by-name.js';
 
 /** One date per time step: day numbers since 1970-01-01 or ISO `YYYY-MM-DD` strings. */
 export type DateSeries = ArrayLike<number> | readonly string[];
@@ -618,11 +619,5 @@ function computeMetrics<N extends MetricName>(
     missed_peaks: () => missedPeaks(obs, sim, dates),
     peak_mape: () => meanAbsolutePercentagePeakError(obs, sim),
   };
-  const out = {} as Record<N, number>;
-  for (const name of names) {
-    const fn = Object.hasOwn(compute, name) ? compute[name] : undefined;
-    if (!fn) throw new RangeError(`Unknown metric '${name}'. Known: ${METRIC_NAMES.join(', ')}`);
-    out[name] = fn();
-  }
-  return out;
+  return computeByName(compute, names, 'metric');
 }

@@ -14,6 +14,7 @@
 import { dateParts, dayNumber } from '../util/dates.js';
 import { type DateSeries, toDayNumbers } from './metrics.js';
 import { nanQuantileLinear, type NumArray, roundHalfEven, sortDescending } from '../util/numeric.js';
+import { computeByName } from '../util/by-name.js';
 
 /** Signature names, in neuralhydrology's order (`get_available_signatures`). */
 export const SIGNATURE_NAMES = [
@@ -319,11 +320,5 @@ export function calculateSignatures<N extends SignatureName = SignatureName>(
     stream_elas: () => streamElas(q, prcp, dates),
     runoff_ratio: () => runoffRatio(q, prcp),
   };
-  const out = {} as Record<N, number>;
-  for (const name of names) {
-    const fn = Object.hasOwn(compute, name) ? compute[name] : undefined;
-    if (!fn) throw new RangeError(`Unknown signature '${name}'. Known: ${SIGNATURE_NAMES.join(', ')}`);
-    out[name] = fn();
-  }
-  return out;
+  return computeByName(compute, names, 'signature');
 }
