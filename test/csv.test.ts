@@ -26,6 +26,7 @@ test('one missing-value rule: empty and nan are missing; infinite is an error, o
   assert.equal(parseNumberCell(' 0.5 ', 'f.csv', 3, 'NSE'), 0.5);
   assert.throws(() => parseNumberCell('-inf', 'f.csv', 3, 'qsim'), (e: Error) => e instanceof InputError && e.message === "f.csv:3: column qsim: '-inf' is not a finite number");
   assert.throws(() => parseNumberCell('1e400', 'f.csv', 3, 'qsim'), /f\.csv:3: column qsim: '1e400' is not a finite number/);
+  assert.throws(() => parseNumberCell('0x10', 'f.csv', 3, 'qsim'), /f\.csv:3: column qsim: '0x10' is not a number/);
   assert.throws(() => parseNumberCell('0.7x', 'f.csv', 4, 'NSE'), /f\.csv:4: column NSE: '0\.7x' is not a number/);
   assert.ok(Number.isNaN(parseNumberCell('-Infinity', 'f.csv', 3, 'NSE', { infinite: 'missing' })));
   // written back: a missing or infinite value is an empty cell

@@ -70,7 +70,7 @@ export function parseNumberCell(
   const t = text.trim();
   const infinite = /^[+-]?inf(inity)?$/i.test(t);
   if (infinite && options.infinite === 'missing') return Number.NaN;
-  const v = Number(t);
+  const v = DECIMAL_NUMBER.test(t) ? Number(t) : Number.NaN; // the one number grammar: Number() alone would read '0x10' as 16
   if (!Number.isFinite(v)) {
     const what = infinite || !Number.isNaN(v) ? 'a finite number' : 'a number';
     throw new InputError(`${file}:${line}: column ${column}: '${text}' is not ${what}`);
