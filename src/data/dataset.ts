@@ -4,7 +4,7 @@ import { isoDate, parseDdMmYyyy } from '../util/dates.js';
 import { type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
 import { requireAllAttributes } from './attribute-table.js';
 import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
-import { type BasinTimeSeries } from './types.js';
+import { type AttributeTable, type BasinTimeSeries } from './types.js';
 import { InputError } from '../util/errors.js';
 
 export type Period = 'train' | 'test';
@@ -56,8 +56,7 @@ export function loadPeriod(config: RunConfig, basins: string[], period: Period):
   const warmup = config.seq_length - 1;
   const firstDay = start - warmup;
   const rows = end - firstDay + 1;
-  const attributes = config.static_attributes.length > 0 ? loadAttributes(source, basins, config.static_attributes) : null;
-  if (attributes) requireAllAttributes(attributes);
+  const attributes = modelAttributes(config, basins);
   const target = config.target_variables[0];
   const result: BasinPeriod[] = basins.map((basin, b) => {
     const series = loadBasinCached(source, basin);
@@ -86,6 +85,19 @@ export function loadPeriod(config: RunConfig, basins: string[], period: Period):
     return { basin, firstDay, rows, inputs, target: y, statics };
   });
   return { period, seqLength: config.seq_length, basins: result };
+}
+
+/**
+ * The static attributes the model takes (config.static_attributes) of `basins`, or null when it takes none. A
+ * missing one (empty, NA, -999, ...) is an InputError naming basin, attribute and file: a model cannot be fed,
+ * nor its scaler fitted on, a missing attribute. Cheap (attribute tables only), so that training can check its
+ * test basins too before it starts.
+ */
+export function modelAttributes(config: RunConfig, basins: string[]): AttributeTable | null {
+  if (config.static_attributes.length === 0) return null;
+  const attributes = loadAttributes(dataSource(config), basins, config.static_attributes);
+  requireAllAttributes(attributes);
+  return attributes;
 }
 
 function columnIndex(series: BasinTimeSeries, name: string, what: string): number {
