@@ -94,7 +94,7 @@ async function killAtRandom(args: string[], dir: string): Promise<string> {
 async function killAtHook(args: string[], hook: string): Promise<void> {
   const signal = path.join(root, `paused-${hook.replace(/\W/g, '_')}-${Date.now()}`);
   const running = startCli(args, { EALSTM_TEST_PAUSE_AT: hook, EALSTM_TEST_PAUSE_FILE: signal });
-  await waitForFile(signal);
+  await waitForFile(signal, running);
   running.child.kill('SIGKILL');
   assert.equal((await running.exited).signal, 'SIGKILL');
 }

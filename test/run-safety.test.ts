@@ -128,7 +128,7 @@ test('two trains on one run directory: the second is refused naming the first; a
   const signal = path.join(dir, 'paused');
   // The first train stops right after taking the lock, before it writes anything.
   const first = startCli(['train', '--config', file, '--run-dir', runDir], { EALSTM_TEST_PAUSE_AT: 'train:locked', EALSTM_TEST_PAUSE_FILE: signal });
-  await waitForFile(signal);
+  await waitForFile(signal, first);
   const pid = first.child.pid as number;
   assert.equal(JSON.parse(readFileSync(path.join(runDir, LOCK_FILE), 'utf8')).pid, pid);
   const second = runCli(['train', '--config', file, '--run-dir', runDir]);
@@ -186,6 +186,14 @@ test('--resume refuses an edited config.yml or scaler.json naming what changed, 
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, /resuming at epoch 2/);
   assert.ok(existsSync(path.join(runDir, 'model_epoch002.safetensors')));
+
+  // A run made before fingerprints existed resumes, saying what cannot be checked.
+  rmSync(path.join(runDir, 'run.json'));
+  rmSync(path.join(runDir, 'model_epoch002.safetensors'));
+  rmSync(path.join(runDir, 'optimizer_state_epoch002.safetensors'));
+  const old = runCli(['train', '--resume', '--run-dir', runDir]);
+  assert.equal(old.status, 0, old.stderr);
+  assert.match(old.stderr, /note: .*run has no run\.json \(made by an older version\): edits of its config\.yml cannot be detected/);
 });
 
 test('a resumed run whose data now gives another scaler is refused, naming the statistics that differ', () => {
@@ -288,7 +296,7 @@ test('two evaluates on one run: the second is refused naming the first; after a 
   const runDir = copyOfRun(2);
   const signal = path.join(path.dirname(runDir), 'paused');
   const first = startCli(['evaluate', '--run-dir', runDir, '--epoch', '1'], { EALSTM_TEST_PAUSE_AT: 'results:recovered', EALSTM_TEST_PAUSE_FILE: signal });
-  await waitForFile(signal);
+  await waitForFile(signal, first);
   const pid = first.child.pid as number;
   const before = folderSnapshot(path.join(runDir, 'test'));
   assertUserError(runCli(['evaluate', '--run-dir', runDir]), new RegExp(`run is in use by pid ${pid} on .*ealstm evaluate --run-dir .*; evaluate cannot run`));

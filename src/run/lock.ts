@@ -104,7 +104,8 @@ export function acquireLock(dir: string, purpose: string, onNote?: (note: string
       }
       if (isProcessRunning(current.pid)) {
         throw new InputError(
-          `${dir} is in use by ${describe(current)}; ${purpose} cannot run while another ealstm command writes there (wait for it to finish)`,
+          `${dir} is in use by ${describe(current)}; ${purpose} cannot run while another ealstm command writes there ` +
+            `(wait for it to finish; if pid ${current.pid} is not an ealstm command, delete ${file})`,
         );
       }
       if (takeOverStale(file, current)) {

@@ -145,6 +145,7 @@ function refuseExistingRun(runDir: string): void {
 function prepareTraining(config: RunConfig): TrainingSetup {
   for (let epoch = 1; epoch <= config.epochs; epoch++) learningRateAt(config.learning_rate, epoch);
   const trainBasins = readBasinList(config.train_basin_file);
+  readBasinList(config.test_basin_file); // evaluated later; a missing or empty list is a config error now
   const raw = loadPeriod(config, trainBasins, 'train');
   const scaler = fitScaler(config, raw);
   const basins = normalize(raw, scaler);

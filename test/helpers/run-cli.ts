@@ -53,10 +53,21 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until `file` exists (polling), failing after `timeoutMs`. */
-export async function waitForFile(file: string, timeoutMs = 60_000): Promise<void> {
+/**
+ * Waits until `file` exists (polling), failing after `timeoutMs` or, when `running` is given, as soon as that
+ * process has ended without writing it (with its output).
+ */
+export async function waitForFile(file: string, running?: RunningCli, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let ended: { code: number | null; stdout: string; stderr: string } | null = null;
+  void running?.exited.then((r) => {
+    ended = r;
+  });
   while (!existsSync(file)) {
+    if (ended) {
+      const r = ended as { code: number | null; stdout: string; stderr: string };
+      throw new Error(`the process ended (exit ${r.code}) before writing ${file}:\n${r.stdout}\n${r.stderr}`);
+    }
     if (Date.now() > until) throw new Error(`timed out waiting for ${file}`);
     await sleep(10);
   }
