@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import { InputError } from '../util/errors.js';
+import { checkWritableDir } from '../util/files.js';
 import { train } from '../training/trainer.js';
 import { epochProgress } from './progress.js';
 
@@ -30,6 +31,8 @@ export function trainCommand(options: TrainCliOptions, preloaded?: RunConfig): s
     config = preloaded ?? loadConfig(options.config as string);
     if (options.seed !== undefined) config = { ...config, seed: options.seed };
     if (options.threads !== undefined) config = { ...config, num_workers: options.threads };
+    // Without --run-dir the run goes below run_root: find out now that it cannot, not after loading the data.
+    if (!options.runDir) checkWritableDir(config.run_root, `run_root (${options.config ?? 'config'})`);
   }
   const progress = epochProgress();
   const result = train(config, {

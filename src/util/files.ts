@@ -122,13 +122,17 @@ function assertWritable(folder: string, subject: string): void {
  * writers create the missing folders). Creates nothing, so a run that fails later leaves no empty folders.
  */
 export function checkWritableDir(dir: string, option: string): void {
-  const subject = `${option} ${dir}`;
-  const target = path.resolve(dir);
-  let existing = target;
+  checkFolderWritable(dir, option, dir);
+}
+
+/** checkWritableDir for the folder `dir`; errors name `option` and the path the user gave (`given`). */
+function checkFolderWritable(dir: string, option: string, given: string): void {
+  const subject = `${option} ${given}`;
+  let existing = path.resolve(dir);
   // existsSync is false below a file (ENOTDIR), so this walk stops at that file.
   while (!existsSync(existing)) existing = path.dirname(existing);
   if (!statSync(existing).isDirectory()) {
-    throw new InputError(existing === target ? `${subject}: is a file, not a folder` : `${subject}: ${existing} is a file, not a folder`);
+    throw new InputError(existing === path.resolve(given) ? `${subject}: is a file, not a folder` : `${subject}: ${existing} is a file, not a folder`);
   }
   assertWritable(existing, subject);
 }
@@ -143,13 +147,8 @@ export function checkWritableFile(file: string, option: string, options: { creat
   const target = path.resolve(file);
   if (existsSync(target) && statSync(target).isDirectory()) throw new InputError(`${subject}: is a folder, expected a file name`);
   const folder = path.dirname(target);
-  if (options.createsFolder) {
-    checkWritableDir(folder, option);
-    return;
-  }
-  if (!existsSync(folder)) throw new InputError(`${subject}: the folder ${folder} does not exist`);
-  if (!statSync(folder).isDirectory()) throw new InputError(`${subject}: ${folder} is a file, not a folder`);
-  assertWritable(folder, subject);
+  if (!options.createsFolder && !existsSync(folder)) throw new InputError(`${subject}: the folder ${folder} does not exist`);
+  checkFolderWritable(folder, option, file);
 }
 
 /** Checks that `dir` given by `option` is an existing folder (an input such as a run directory). */
