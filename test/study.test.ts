@@ -3,7 +3,8 @@
  * runner, failures), collect (ensembles, comparison, grid search). The runs are the tiny studies/demo*.yml.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -11,7 +12,7 @@ import { configSchema } from '../src/config/schema.js';
 import { expandStudy } from '../src/study/expand.js';
 import { estimateWork } from '../src/study/estimate.js';
 import { foldFiles, kFoldSplit, writeFoldFiles } from '../src/study/folds.js';
-import { runState, trainedEpochs } from '../src/study/state.js';
+import { busyHolder, runState, trainedEpochs } from '../src/study/state.js';
 import { loadStudy } from '../src/study/study-file.js';
 import { lockFile, readLockHolder } from '../src/run/lock.js';
 import { readBasinList } from '../src/data/basin-list.js';
@@ -101,6 +102,21 @@ test('slurm --dry-run writes a readable job-array script and a dependent collect
   assert.deepEqual(readFileSync(path.join(dir, 'tasks.txt'), 'utf8').trim().split('\n'), ['lstm_no_static/seed1', 'lstm_no_static/seed2', 'ealstm/seed1', 'ealstm/seed2']);
   assert.match(readFileSync(path.join(dir, 'collect.sh'), 'utf8'), /study collect \S+demo\.yml --output \S+\n/);
   assert.ok(!existsSync(path.join(out, 'slurm', 'submissions.jsonl')));
+});
+
+test('a run whose directory lock is held by a live process is in progress; a dead holder is stale', async () => {
+  const expanded = expandStudy(loadStudy('studies/demo.yml', { outputDir: tmp('busy') }));
+  const run = expanded.runs[0];
+  mkdirSync(run.dir, { recursive: true });
+  const sleeper = spawn('sleep', ['30']);
+  const holder = { pid: sleeper.pid, host: os.hostname(), command: 'ealstm train', started: new Date().toISOString(), token: 'x' };
+  writeFileSync(lockFile(run.dir), JSON.stringify(holder));
+  assert.equal(busyHolder(run)?.pid, sleeper.pid);
+  const status = runCli(['study', 'status', 'studies/demo.yml', '--output', expanded.study.outputDir]);
+  assert.match(status.stdout, new RegExp(`lstm_no_static/seed1 .*in progress: pid ${sleeper.pid}`));
+  sleeper.kill('SIGKILL');
+  await new Promise((resolve) => sleeper.once('exit', resolve));
+  assert.equal(busyHolder(run), null);
 });
 
 describe('k-fold cross-validation', () => {

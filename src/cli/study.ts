@@ -11,11 +11,11 @@ import { estimateWork, formatDuration, missingInputs } from '../study/estimate.j
 import { writeFoldFiles } from '../study/folds.js';
 import { checkJobs, type LocalEvent, type LocalProgress, runLocal } from '../study/local-executor.js';
 import { queueState, readSubmissions, submit, writeSlurmScripts } from '../study/slurm.js';
-import { clearFailure, countStates, failureOf, recordFailure, runState, shouldResume, STUDY_PERIOD, trainedEpochs, waitForRunLock } from '../study/state.js';
+import { busyHolder, clearFailure, countStates, failureOf, recordFailure, runState, shouldResume, STUDY_PERIOD, trainedEpochs, waitForRunLock } from '../study/state.js';
 import { loadStudy, type SlurmOptions } from '../study/study-file.js';
 import { writeStudyReport } from '../study/study-report.js';
 import { InputError } from '../util/errors.js';
-import { readTextLines } from '../util/files.js';
+import { checkWritableDir, readTextLines } from '../util/files.js';
 import { evaluateCommand } from './evaluate.js';
 import { trainCommand } from './train.js';
 
@@ -25,6 +25,13 @@ interface StudyOptions {
 
 function load(file: string, options: StudyOptions): ExpandedStudy {
   return expandStudy(loadStudy(file, { outputDir: options.output }));
+}
+
+/** load() for a command that writes into the study's output folder: one that cannot be written is an error now. */
+function loadForWriting(file: string, options: StudyOptions): ExpandedStudy {
+  const expanded = load(file, options);
+  checkWritableDir(expanded.study.outputDir, options.output !== undefined ? '--output' : `output_dir of ${file}`);
+  return expanded;
 }
 
 /** The command line that starts this program again (node, its flags such as --import tsx, the script). */
@@ -89,7 +96,7 @@ export async function taskCommand(
   options: StudyOptions & { run?: string; tasks?: string; index?: number; threads?: number; exitWithParent?: boolean },
 ): Promise<void> {
   if (options.exitWithParent) exitWithParent();
-  const expanded = load(file, options);
+  const expanded = loadForWriting(file, options);
   const run = taskRun(expanded, options);
   if (expanded.folds) writeFoldFiles(expanded.foldsDir, expanded.folds);
   const threads = options.threads ?? expanded.study.threads;
@@ -197,7 +204,7 @@ async function waitForQueue(expanded: ExpandedStudy): Promise<void> {
 }
 
 export async function runCommand(file: string, options: RunOptions): Promise<void> {
-  const expanded = load(file, options);
+  const expanded = loadForWriting(file, options);
   if (options.executor === 'local') return runLocalCommand(file, expanded, options);
   if (options.executor === 'slurm') return runSlurmCommand(file, expanded, options);
   throw new InputError(`--executor must be local or slurm, got '${options.executor}'`);
@@ -214,8 +221,10 @@ export function statusCommand(file: string, options: StudyOptions): void {
     const state = runState(expanded, run);
     const slurm = queue?.runs.get(run.name);
     const epochs = `${trainedEpochs(run)}/${run.config.epochs} epochs`;
-    const error = state === 'failed' ? `  ${failureOf(expanded, run)?.split('\n')[0] ?? ''}` : '';
-    console.log(`${run.name.padEnd(nameWidth)}  ${(slurm ? `${state} (slurm: ${slurm.toLowerCase()})` : state).padEnd(28)} ${epochs}${error}`);
+    const holder = busyHolder(run);
+    const busy = holder ? `  (in progress: pid ${holder.pid} on ${holder.host}, ${holder.command})` : '';
+    const error = state === 'failed' && !holder ? `  ${failureOf(expanded, run)?.split('\n')[0] ?? ''}` : '';
+    console.log(`${run.name.padEnd(nameWidth)}  ${(slurm ? `${state} (slurm: ${slurm.toLowerCase()})` : state).padEnd(28)} ${epochs}${busy}${error}`);
   }
   const counts = countStates(expanded.runs.map((r) => runState(expanded, r)));
   console.log(`study ${expanded.study.name}: ${expanded.runs.length} runs: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
@@ -224,7 +233,7 @@ export function statusCommand(file: string, options: StudyOptions): void {
 }
 
 export async function collectCommand(file: string, options: StudyOptions & { runReports?: boolean }): Promise<void> {
-  const expanded = load(file, options);
+  const expanded = loadForWriting(file, options);
   const result = await collectStudy(expanded, { runReports: options.runReports, onNote: (n) => console.log(`note: ${n}`) });
   if (result.evaluated.length > 0) console.log(`evaluated ${result.evaluated.length} trained run(s)`);
   for (const e of result.ensembles) console.log(`ensemble of ${e.members} seeds: ${e.setup} -> ${e.dir}`);

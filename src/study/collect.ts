@@ -7,16 +7,17 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type CompareResult, runCompare } from '../evaluation/compare.js';
-import { readMetricsCsv } from '../evaluation/compare-sources.js';
 import { buildEnsemble } from '../evaluation/ensemble.js';
 import { evaluateRun } from '../evaluation/evaluate.js';
 import { writeReport } from '../report/html.js';
-import { csvField, csvNumber, parseNumberCell, readCsvTable } from '../util/csv.js';
+import { readMetricsFile } from '../evaluation/results-files.js';
+import { summarizeMetric } from '../evaluation/summary.js';
+import { csvField, csvNumber } from '../util/csv.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { median } from '../util/numeric.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
-import { clearFailure, metricsFileOf, type RunState, recordFailure, runState, STUDY_PERIOD } from './state.js';
+import { busyHolder, clearFailure, metricsFileOf, type RunState, recordFailure, runState, STUDY_PERIOD } from './state.js';
 
 export interface GridRow {
   setup: string;
@@ -69,7 +70,9 @@ export async function collectStudy(expanded: ExpandedStudy, options: CollectOpti
   const states = new Map<StudyRun, RunState>();
   for (const run of expanded.runs) {
     let state = runState(expanded, run);
-    if (state === 'trained') {
+    const holder = state === 'trained' ? busyHolder(run) : null;
+    if (holder) note(`${run.name} is being worked on by pid ${holder.pid} on ${holder.host}; not evaluated now`);
+    else if (state === 'trained') {
       try {
         evaluateRun(run.dir, { period: STUDY_PERIOD });
         clearFailure(expanded, run);
@@ -127,8 +130,8 @@ function runsCsv(expanded: ExpandedStudy, states: Map<StudyRun, RunState>): stri
   const header = ['run', 'variant', ...axes, 'fold', 'seed', 'state', 'basins', 'NSE_mean', 'NSE_median', 'NSE_failures'];
   const lines = expanded.runs.map((run) => {
     const state = states.get(run) ?? 'pending';
-    const nse = state === 'done' ? nseOf(run) : [];
-    const finite = nse.filter((v) => !Number.isNaN(v));
+    // the summary rule (evaluation/summary.ts): statistics over the basins with an NSE, `basins` counts those
+    const nse = state === 'done' ? summarizeMetric(readMetricsFile(metricsFileOf(run)).rows, 'NSE') : null;
     return [
       csvField(run.name),
       csvField(run.variant ?? ''),
@@ -136,10 +139,10 @@ function runsCsv(expanded: ExpandedStudy, states: Map<StudyRun, RunState>): stri
       run.fold ?? '',
       run.seed,
       state,
-      state === 'done' ? nse.length : '',
-      state === 'done' ? csvNumber(finite.reduce((a, b) => a + b, 0) / finite.length) : '',
-      state === 'done' ? csvNumber(median(finite)) : '',
-      state === 'done' ? finite.filter((v) => v <= 0).length : '',
+      nse ? nse.used.length : '',
+      nse ? csvNumber(nse.mean) : '',
+      nse ? csvNumber(nse.median) : '',
+      nse ? nse.nonPositive : '',
     ].join(',');
   });
   return `${[header.join(','), ...lines].join('\n')}\n`;
@@ -147,14 +150,9 @@ function runsCsv(expanded: ExpandedStudy, states: Map<StudyRun, RunState>): stri
 
 /** Basin -> NSE from a run's metrics.csv (written by evaluate). */
 function nsePerBasin(run: StudyRun): Map<string, number> {
-  const table = readCsvTable(metricsFileOf(run), 'basin,NSE,...');
-  const col = table.header.indexOf('NSE');
-  if (col < 0) throw new InputError(`${table.file}: no NSE column`);
-  return new Map(table.rows.map((r) => [r.cells[0], parseNumberCell(r.cells[col], table.file, r.line, 'NSE')]));
-}
-
-function nseOf(run: StudyRun): number[] {
-  return [...nsePerBasin(run).values()];
+  const table = readMetricsFile(metricsFileOf(run));
+  if (!table.columns.includes('NSE')) throw new InputError(`${table.file}: no NSE column`);
+  return new Map(table.rows.map((r) => [r.basin, r.metrics.NSE]));
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lastCompleteEpoch, lastWeightsEpoch } from '../run/checkpoint.js';
-import { lockFile, readLockHolder } from '../run/lock.js';
+import { type LockHolder, lockFile, readLockHolder } from '../run/lock.js';
 import { configFile } from '../run/run-dir.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
@@ -69,15 +69,24 @@ export function shouldResume(run: StudyRun): boolean {
 }
 
 /**
+ * The process working in a run directory now (holding its lock), or null: a lock of a process that is gone on
+ * this host is stale and does not count; one from another host (a cluster node) is taken at its word.
+ */
+export function busyHolder(run: StudyRun): LockHolder | null {
+  const holder = readLockHolder(lockFile(run.dir));
+  if (!holder || holder.pid === process.pid) return null;
+  if (holder.host === os.hostname() && !isAlive(holder.pid)) return null;
+  return holder;
+}
+
+/**
  * Waits (up to `seconds`) while another process on this host holds the run directory's lock: after a killed
  * local runner, its children end within a fraction of a second, and the rerun should wait for that rather than
- * fail on the lock. A holder on another host, or a lock whose process is gone, does not wait.
+ * fail on the lock. A holder on another host does not wait (train reports it).
  */
 export async function waitForRunLock(run: StudyRun, seconds = 15): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    const holder = readLockHolder(lockFile(run.dir));
-    if (!holder || holder.host !== os.hostname() || holder.pid === process.pid || !isAlive(holder.pid)) return;
+  for (let holder = busyHolder(run); holder && holder.host === os.hostname() && Date.now() < deadline; holder = busyHolder(run)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

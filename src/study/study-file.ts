@@ -7,7 +7,7 @@ import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { configFromNode, findNode, loadConfig, suggest } from '../config/load.js';
 import { configSchema, type RunConfig } from '../config/schema.js';
-import { InputError } from '../util/errors.js';
+import { fileProblems, InputError } from '../util/errors.js';
 import { readTextFile } from '../util/files.js';
 
 export type AxisValue = string | number | boolean;
@@ -93,7 +93,7 @@ export function loadStudy(file: string, options: { outputDir?: string } = {}): S
       const key = issue.path.join('.') || '(top level)';
       return `${lineOf(issue.path as PropertyKey[])}: key '${key}': ${issue.message}`;
     });
-    throw new InputError(`study file error\n${messages.join('\n')}`);
+    throw fileProblems(file, 'study file', messages);
   }
   const study = parsed.data;
 
@@ -126,7 +126,7 @@ export function loadStudy(file: string, options: { outputDir?: string } = {}): S
       if (study.axes && key in study.axes) problems.push(`${lineOf(['axes'], key)}: '${key}' is set by the folds of a k-fold study`);
     }
   }
-  if (problems.length > 0) throw new InputError(`study file error\n${problems.join('\n')}`);
+  if (problems.length > 0) throw fileProblems(file, 'study file', problems);
 
   let base: RunConfig;
   if (typeof study.base === 'string') {
