@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { buildEnsemble } from '../src/evaluation/ensemble.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
+import { listPredictions } from '../src/evaluation/results-files.js';
 import { train } from '../src/training/trainer.js';
 import { folderSnapshot, runCli, sleep, startCli, waitForFile } from './helpers/run-cli.js';
 import { tinyConfig } from './helpers/tiny-config.js';
@@ -115,6 +116,8 @@ test('evaluate killed between the renames: the previous results are kept aside a
   await killAtHook(['evaluate', '--run-dir', runDir, '--epoch', '1'], 'publish:old-aside');
   assert.ok(!existsSync(target), 'killed between the renames');
   assert.equal(assertCompleteResults(target, known, 'between the renames'), 'epoch 2');
+  // Readers say where the results wait.
+  assert.throws(() => listPredictions(runDir, 'test'), /an interrupted command left the previous results in \S+\.test\.old-\d+: the next `ealstm evaluate`/);
   // The next evaluate first restores them (paused right after that repair, before writing anything).
   await killAtHook(['evaluate', '--run-dir', runDir, '--epoch', '1'], 'results:recovered');
   assert.equal(whichKnown(target, known), 'epoch 2', 'the previous results are back in place');

@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
+import { interruptedPublish } from '../run/publish.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
 import { csvField, csvNumber, isMissingCell, parseNumberCell, readCsvTable } from '../util/csv.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
@@ -206,7 +207,10 @@ export function periodDir(dir: string, period: string): string | null {
 export function listPredictions(dir: string, period: string): Map<string, string> {
   const folder = periodDir(dir, period);
   const predictions = folder ? path.join(folder, 'predictions') : path.join(dir, period, 'predictions');
-  const hint = `(run \`ealstm evaluate --run-dir ${dir} --period ${period}\` first)`;
+  const aside = interruptedPublish(path.join(dir, period));
+  const hint = aside
+    ? `(an interrupted command left the previous results in ${aside}: the next \`ealstm evaluate\` or \`ealstm ensemble\` there puts them back first, or rename it to ${period})`
+    : `(run \`ealstm evaluate --run-dir ${dir} --period ${period}\` first)`;
   if (!isDirectory(predictions)) throw new InputError(`${dir}: no ${period} predictions: ${predictions} does not exist ${hint}`);
   const files = readdirSync(predictions)
     .filter((f) => f.endsWith('.csv') && !f.startsWith('.'))

@@ -102,6 +102,17 @@ export function publishFolder(staging: string, target: string, own: readonly str
 }
 
 /**
+ * Where the previous content of `target` waits when a swap was interrupted between its renames (target missing,
+ * the old folder still aside), for readers to say so; null otherwise. Readers do not repair (they hold no lock).
+ */
+export function interruptedPublish(target: string): string | null {
+  const dir = path.dirname(target);
+  if (existsSync(target) || !existsSync(dir)) return null;
+  const aside = readdirSync(dir).find((n) => n.startsWith(asidePrefix(path.basename(target))));
+  return aside ? path.join(dir, aside) : null;
+}
+
+/**
  * Repairs what an interrupted `publishFolder` of `target` left (call it holding the directory's lock, before
  * writing): an old folder renamed aside is put back when no new one replaced it, or retired like a completed
  * swap's; staging folders (never complete) are removed. Returns notes saying what was done.
