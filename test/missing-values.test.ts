@@ -148,18 +148,24 @@ test('an empty or NA attribute of a training basin is an error naming basin, att
   }
 });
 
-test('an empty attribute of a test basin is an error before evaluation writes anything', (t) => {
+test('an empty attribute of a test basin is an error before training, and before evaluation, writes anything', (t) => {
   const { dir, file } = tinyConfig({ epochs: '1' });
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const data = dataCopy(dir);
   const testBasins = path.join(dir, 'test-basins.txt');
   writeFileSync(testBasins, '01022500\n02053200\n02297310\n');
   const config = { ...loadConfig(file), data_dir: data, test_basin_file: testBasins };
+  const table = path.join(data, ATTRIBUTES, 'camels_topo.txt');
+  const original = readFileSync(table);
+  setAttributeCell(table, '02297310', 'elev_mean', '');
   const runDir = path.join(dir, 'run');
+  assert.throws(() => train(config, { runDir }), missingAttributeError('02297310', 'elev_mean', table));
+  assert.ok(!existsSync(runDir), 'train wrote nothing');
+  // The attribute goes missing after training: evaluate refuses before writing.
+  writeFileSync(table, original);
   train(config, { runDir });
   const before = readdirSync(runDir).sort();
-  const table = path.join(data, ATTRIBUTES, 'camels_topo.txt');
-  setAttributeCell(table, '02297310', 'elev_mean', '');
+  setAttributeCell(table, '02297310', 'elev_mean', 'NA');
   assert.throws(() => evaluateRun(runDir, { period: 'test' }), missingAttributeError('02297310', 'elev_mean', table));
   assert.deepEqual(readdirSync(runDir).sort(), before, 'evaluate wrote nothing');
 });

@@ -4,7 +4,7 @@ import type { RunConfig } from '../config/schema.js';
 import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
-import { fitScaler, loadPeriod, type NormalizedBasin, normalize, targetStd, trainingSamples } from '../data/dataset.js';
+import { fitScaler, loadPeriod, modelAttributes, type NormalizedBasin, normalize, targetStd, trainingSamples } from '../data/dataset.js';
 import type { Scaler } from '../data/scaler.js';
 import type { RecurrentModel } from '../models/model.js';
 import { InputError } from '../util/errors.js';
@@ -145,7 +145,9 @@ function refuseExistingRun(runDir: string): void {
 function prepareTraining(config: RunConfig): TrainingSetup {
   for (let epoch = 1; epoch <= config.epochs; epoch++) learningRateAt(config.learning_rate, epoch);
   const trainBasins = readBasinList(config.train_basin_file);
-  readBasinList(config.test_basin_file); // evaluated later; a missing or empty list is a config error now
+  // Evaluated later, but checked now: a missing or empty list, or a test basin without all its static
+  // attributes, is an error before anything is written rather than after the training.
+  modelAttributes(config, readBasinList(config.test_basin_file));
   const raw = loadPeriod(config, trainBasins, 'train');
   const scaler = fitScaler(config, raw);
   const basins = normalize(raw, scaler);
