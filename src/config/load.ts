@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { z } from 'zod';
-import { InputError } from '../util/errors.js';
+import { fileProblems, InputError } from '../util/errors.js';
 import { parseDdMmYyyy } from '../util/dates.js';
 import { readTextFile } from '../util/files.js';
 import { warnOnce } from '../util/warnings.js';
@@ -44,8 +44,7 @@ export function configFromNode(raw: unknown, root: Node | null, lineCounter: Lin
       const missing = issue.code === 'invalid_type' && (raw as Record<string, unknown>)[String(issue.path[0])] === undefined;
       return missing ? `${file}: key '${key}' is required but missing` : `${where(issue)}: key '${key}': ${issue.message}`;
     });
-    // The first line names the file (the CLI prints it after `error:`); several problems follow it, one a line.
-    throw new InputError(messages.length === 1 ? messages[0] : `config ${file}: ${messages.length} errors\n${messages.join('\n')}`);
+    throw fileProblems(file, 'config', messages);
   }
   const config = result.data;
   for (const key of PATH_KEYS) {
