@@ -352,3 +352,23 @@ test('evaluate keeps what other commands made from the previous results, says ho
   writeReport(runDir);
   assert.ok(!isReportStale(path.join(runDir, 'report.html')));
 });
+
+test("evaluate refuses a run whose config.yml no longer describes the trained model, or whose scaler.json was changed; test periods may change", () => {
+  const runDir = copyOfRun(2);
+  const configFile = path.join(runDir, 'config.yml');
+  const original = readFileSync(configFile, 'utf8');
+  writeFileSync(configFile, original.replace('seq_length: 20', 'seq_length: 30'));
+  const before = folderSnapshot(runDir);
+  assertUserError(runCli(['evaluate', '--run-dir', runDir]), /run\/config\.yml was edited after training: seq_length \(was 20, now 30\); the saved weights were trained with the original settings/);
+  assert.deepEqual(folderSnapshot(runDir), before);
+
+  writeFileSync(configFile, original.replace('test_end_date: 31/03/2002', 'test_end_date: 28/02/2002'));
+  const shorter = runCli(['evaluate', '--run-dir', runDir]);
+  assert.equal(shorter.status, 0, shorter.stderr);
+  assert.equal(readFileSync(path.join(runDir, 'test', 'predictions', '01022500.csv'), 'utf8').trim().split('\n').length - 1, 151);
+
+  writeFileSync(configFile, original);
+  const scalerFile = path.join(runDir, 'scaler.json');
+  writeFileSync(scalerFile, readFileSync(scalerFile, 'utf8').replace(/"target_std": [\d.]+/, '"target_std": 2.5'));
+  assertUserError(runCli(['evaluate', '--run-dir', runDir]), /scaler\.json was changed after the run was created; the weights were trained on inputs normalised with the original one/);
+});

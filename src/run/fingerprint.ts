@@ -74,26 +74,60 @@ export function readFingerprint(runDir: string): RunFingerprint | null {
 const show = (value: unknown) => (value === undefined ? '(absent)' : canonicalJson(value));
 
 /**
- * Checks that config.yml (as read now) and scaler.json are those the run was created with; throws an InputError
- * naming each changed key with its old and new value. Returns a note instead for a run without run.json.
+ * The settings that shape the trained model and its inputs: with any of them changed, the saved weights compute
+ * something else. (Test periods and basins, threads and the data folder's location may change after training.)
+ */
+const MODEL_KEYS = ['model', 'dataset', 'forcings', 'dynamic_inputs', 'static_attributes', 'target_variables', 'seq_length', 'hidden_size'];
+
+/** The keys among `keys` whose value in config.yml differs from the fingerprint, as "key (was x, now y)". */
+function changedKeys(fp: RunFingerprint, config: RunConfig, keys?: readonly string[]): string[] {
+  const now = relevantConfig(config);
+  const candidates = keys ?? [...new Set([...Object.keys(fp.config), ...Object.keys(now)])].sort();
+  return candidates
+    .filter((k) => canonicalJson(fp.config[k] ?? null) !== canonicalJson(now[k] ?? null))
+    .map((k) => `${k} (was ${show(fp.config[k])}, now ${show(now[k])})`);
+}
+
+function checkScalerFile(runDir: string, fp: RunFingerprint, why: string): void {
+  if (sha256(readFileSync(scalerFile(runDir))) !== fp.scaler_sha256) {
+    throw new InputError(`${scalerFile(runDir)} was changed after the run was created; ${why}`);
+  }
+}
+
+/**
+ * Checks, for resuming, that config.yml (as read now) and scaler.json are those the run was created with; throws
+ * an InputError naming each changed key with its old and new value. Returns a note instead for a run without
+ * run.json.
  */
 export function checkFingerprint(runDir: string, config: RunConfig): string | null {
   const fp = readFingerprint(runDir);
   if (!fp) return `${runDir} has no run.json (made by an older version): edits of its config.yml cannot be detected`;
-  const now = relevantConfig(config);
-  const keys = [...new Set([...Object.keys(fp.config), ...Object.keys(now)])].sort();
-  const changed = keys.filter((k) => canonicalJson(fp.config[k] ?? null) !== canonicalJson(now[k] ?? null));
+  const changed = changedKeys(fp, config);
   if (changed.length > 0) {
-    const list = changed.map((k) => `${k} (was ${show(fp.config[k])}, now ${show(now[k])})`).join('; ');
     throw new InputError(
-      `${path.join(runDir, 'config.yml')} was edited after the run was created: ${list}. ` +
+      `${path.join(runDir, 'config.yml')} was edited after the run was created: ${changed.join('; ')}. ` +
         `A resumed run must keep its settings; restore them, or train a new run with the new config`,
     );
   }
-  if (sha256(readFileSync(scalerFile(runDir))) !== fp.scaler_sha256) {
-    throw new InputError(`${scalerFile(runDir)} was changed after the run was created; a resumed run must normalise as its trained epochs did`);
-  }
+  checkScalerFile(runDir, fp, 'a resumed run must normalise as its trained epochs did');
   return null;
+}
+
+/**
+ * Checks, for using a run's weights (evaluate, analyses), that config.yml still describes the model that was
+ * trained and that scaler.json is the one it was trained with; a run without run.json is not checked.
+ */
+export function checkModelSettings(runDir: string, config: RunConfig): void {
+  const fp = readFingerprint(runDir);
+  if (!fp) return;
+  const changed = changedKeys(fp, config, MODEL_KEYS);
+  if (changed.length > 0) {
+    throw new InputError(
+      `${path.join(runDir, 'config.yml')} was edited after training: ${changed.join('; ')}; ` +
+        'the saved weights were trained with the original settings (restore them; only test periods and basins may change)',
+    );
+  }
+  checkScalerFile(runDir, fp, 'the weights were trained on inputs normalised with the original one');
 }
 
 /**

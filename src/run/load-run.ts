@@ -7,6 +7,7 @@ import type { Scaler } from '../data/scaler.js';
 import { InputError } from '../util/errors.js';
 import type { RecurrentModel } from '../models/model.js';
 import { lastWeightsEpoch, loadWeights, weightsFile } from './checkpoint.js';
+import { checkModelSettings } from './fingerprint.js';
 import { readRunConfig, readScaler } from './run-dir.js';
 import { createModel } from '../models/create.js';
 
@@ -42,6 +43,7 @@ export function loadRun(
       `run directory ${runDir}: ${what} needs an EA-LSTM (its input gate is the embedding), but config.yml has model '${config.model}'`,
     );
   }
+  checkModelSettings(runDir, config);
   const scaler = readScaler(runDir);
   const epoch = options.epoch ?? lastWeightsEpoch(runDir);
   if (epoch === 0) throw new InputError(`run directory ${runDir}: no model_epochNNN.safetensors (was it trained?)`);
