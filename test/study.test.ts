@@ -44,10 +44,11 @@ describe('study file and plan', () => {
     assert.deepEqual(noStatic.static_attributes, []);
     assert.equal(expanded.runs[47].config.static_attributes.length, 27);
     assert.equal(new Set(expanded.runs.map((r) => r.setup)).size, 6);
-    // No data needed: 531 basins x (3288 days of 1999-10-01..2008-09-30 - 269) samples, 30 epochs.
+    // No data needed: 531 basins x 3288 days of 1999-10-01..2008-09-30 (at most: missing targets not known), 30 epochs.
     const work = estimateWork(expanded, { measure: false });
-    assert.equal(work.runs[0].samples, 531 * (3288 - 269));
-    assert.equal(work.totalSampleEpochs, 48 * 531 * (3288 - 269) * 30);
+    assert.equal(work.runs[0].samples, 531 * 3288);
+    assert.equal(work.runs[0].stepsPerEpoch, Math.ceil((531 * 3288) / 256));
+    assert.equal(work.totalSampleEpochs, 48 * 531 * 3288 * 30);
     const plan = runCli(['study', 'plan', 'studies/paper.yml', '--no-timing']);
     assert.equal(plan.status, 0, plan.stderr);
     assert.match(plan.stdout, /study paper: 48 runs/);

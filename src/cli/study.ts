@@ -67,7 +67,7 @@ export function planCommand(file: string, options: StudyOptions & { timing?: boo
   const cores = availableParallelism();
   const jobs = Math.max(1, Math.floor(cores / study.threads));
   if (Number.isFinite(work.totalSeconds)) console.log(`on this machine with --jobs ${jobs}: about ${formatDuration(work.totalSeconds / jobs)} (${cores} cores)`);
-  if (work.timing) console.log(`step time measured here: ${work.timing}; scaled to each run's batch, sequence, hidden and input sizes (samples<= ignores missing targets)`);
+  if (work.timing) console.log(`step time measured here: ${work.timing}; scaled linearly to each run's sequence length (samples<=: days with a missing target not subtracted)`);
   for (const m of missingInputs(expanded)) console.log(`note: ${m}`);
 }
 

@@ -9,7 +9,7 @@ import type { ExpandedStudy, StudyRun } from './expand.js';
 export interface RunWork {
   run: StudyRun;
   trainBasins: number;
-  /** Training samples at most: every day of the train period with a full input sequence (missing targets not subtracted). */
+  /** Training samples at most: every day of the train period (days with a missing target are not subtracted). */
   samples: number;
   stepsPerEpoch: number;
   epochs: number;
@@ -91,7 +91,8 @@ export function estimateWork(expanded: ExpandedStudy, options: { measure?: boole
     const c = run.config;
     const trainBasins = run.fold !== undefined && foldSizes ? total - foldSizes[run.fold - 1] : countBasins(c.train_basin_file);
     const days = parseDdMmYyyy(c.train_end_date, 'train_end_date') - parseDdMmYyyy(c.train_start_date, 'train_start_date') + 1;
-    const samples = trainBasins * Math.max(days - c.seq_length + 1, 0);
+    // The input sequences reach back before the period's first day, so every day of the period is a sample.
+    const samples = trainBasins * days;
     const batch = Math.min(c.batch_size, Math.max(samples, 1));
     const stepsPerEpoch = Math.ceil(samples / batch);
     return { run, trainBasins, samples, stepsPerEpoch, epochs: c.epochs, seconds: stepsPerEpoch * c.epochs * stepSeconds(c, batch) };
