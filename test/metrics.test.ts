@@ -321,6 +321,16 @@ describe('undefined metrics are NaN with a reason, never ±Infinity or a 1e-6-gu
     assert.ok(Number.isNaN(alphaNse(obs, varying)) && Number.isNaN(betaNse(obs, varying)));
   });
 
+  test('constant observed flow whose float mean is not exact (variance ~1e-33): still undefined, not NSE -1e32', () => {
+    const obs = varying.map(() => 0.4237811863); // as read back from a predictions file
+    assert.notEqual(obs.reduce((a, b) => a + b, 0) / obs.length, obs[0], 'the mean is off by an ulp');
+    const { values, reasons } = calculateMetricsExplained(obs, varying, null, CORE_METRIC_NAMES);
+    for (const m of ['NSE', 'alpha_nse', 'beta_nse', 'KGE'] as const) {
+      assert.ok(Number.isNaN(values[m]), `${m}: expected NaN, got ${values[m]}`);
+      assert.equal(reasons[m], `constant observed flow (0.4238 on all ${days} days)`);
+    }
+  });
+
   test('a one-day period: every metric undefined, with the reason', () => {
     const { values, reasons } = calculateMetricsExplained([1.2], [1.0], [dayNumber(2001, 10, 1)]);
     for (const m of METRIC_NAMES) {

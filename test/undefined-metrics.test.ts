@@ -11,8 +11,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { runCompare } from '../src/evaluation/compare.js';
+import { buildEnsemble } from '../src/evaluation/ensemble.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import { readMetricsFile } from '../src/evaluation/results-files.js';
+import { runSignatures } from '../src/evaluation/signature-run.js';
 import { describeNseSummary } from '../src/evaluation/summary.js';
 import { writeReport } from '../src/report/html.js';
 import { train } from '../src/training/trainer.js';
@@ -124,4 +126,23 @@ test('the evaluate command prints the summary with the basins it used and the on
   const run = spawnSync(process.execPath, ['--import', 'tsx', cli, 'evaluate', '--run-dir', constant.runDir], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`median NSE -?\\d\\.\\d{3} over 2 of 3 basins, basins with NSE <= 0: \\d; 1 basin without a defined NSE: ${CONSTANT} \\(constant observed flow`));
+});
+
+test('ensemble and signatures follow the same rule: the same basin left out, with its reason', () => {
+  const second = evaluatedRun('constant-seed2', { seed: '6' });
+  const ens = buildEnsemble({ runDirs: [constant.runDir, second.runDir], output: path.join(root, 'ensemble') });
+  assert.deepEqual(ens.nse.used, ['01022500', '02053200']);
+  assert.deepEqual(ens.nse.leftOut, [{ basin: CONSTANT, reason: CONSTANT_REASON }]);
+  assert.ok(Number.isFinite(ens.meanNse) && ens.memberMeanNse.every(Number.isFinite));
+  const row = readMetricsFile(path.join(root, 'ensemble', 'test', 'metrics.csv')).rows.find((r) => r.basin === CONSTANT);
+  assert.equal(row?.reasons.NSE, CONSTANT_REASON);
+  assert.match(readFileSync(path.join(root, 'ensemble', 'test', 'member_metrics.csv'), 'utf8'), /NSE, alpha_nse, beta_nse, FMS, FLV, KGE: constant observed flow/);
+
+  // constant observed flow has no day above 9 times its median: high_q_dur_obs is missing, with that reason
+  const sig = runSignatures({ runDir: constant.runDir });
+  const constantSig = sig.results.find((r) => r.basin === CONSTANT);
+  assert.ok(constantSig && Number.isNaN(constantSig.obs.high_q_dur));
+  assert.equal(constantSig.reasons.high_q_dur_obs, 'no day above 9 times the median flow');
+  assert.match(sig.summary, /^signatures of 3 basins; 3 basins without a defined value of some signature: /);
+  assert.doesNotMatch(readFileSync(sig.file, 'utf8'), /Infinity/);
 });

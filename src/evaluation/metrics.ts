@@ -120,6 +120,20 @@ function minOf(x: NumArray): number {
 // ---------------------------------------------------------------------------------------------------------
 // neuralhydrology metrics
 
+/**
+ * Whether all values are equal (true for an empty series). Tested directly, not as variance 0: the mean of n
+ * equal floats is not always exactly that float, which leaves a variance of ~1e-33 and an NSE of ~-1e32.
+ */
+const isConstant = (x: Float64Array): boolean => x.every((v) => v === x[0]);
+
+/** The population std of obs, or NaN for constant obs (no spread to scale by). */
+const obsSpread = (obs: Float64Array): number => (isConstant(obs) ? Number.NaN : stdPopulation(obs));
+
+/** a/b, NaN where b is 0 (numpy's ±inf and nan there are no value: the ratio is undefined). */
+function ratio(a: number, b: number): number {
+  return b === 0 ? Number.NaN : a / b;
+}
+
 /** Nash–Sutcliffe efficiency: 1 − Σ(sim−obs)²/Σ(obs−mean obs)². NaN when obs is constant (numpy: −inf or nan). */
 export function nse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
@@ -130,7 +144,7 @@ export function nse(obs: NumArray, sim: NumArray): number {
     den += (v.obs[i] - m) ** 2;
     num += (v.sim[i] - v.obs[i]) ** 2;
   }
-  return den === 0 ? Number.NaN : 1 - num / den;
+  return isConstant(v.obs) ? Number.NaN : 1 - num / den;
 }
 
 /** Mean squared error. */
@@ -146,21 +160,16 @@ export function rmse(obs: NumArray, sim: NumArray): number {
   return Math.sqrt(mse(obs, sim));
 }
 
-/** a/b, NaN where b is 0 (numpy's ±inf and nan there are no value: the ratio is undefined). */
-function ratio(a: number, b: number): number {
-  return b === 0 ? Number.NaN : a / b;
-}
-
 /** α-NSE: std(sim)/std(obs), population standard deviations; NaN for constant obs. */
 export function alphaNse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
-  return ratio(stdPopulation(v.sim), stdPopulation(v.obs));
+  return ratio(stdPopulation(v.sim), obsSpread(v.obs));
 }
 
 /** β-NSE: (mean(sim) − mean(obs))/std(obs); NaN for constant obs. */
 export function betaNse(obs: NumArray, sim: NumArray): number {
   const v = maskValid(obs, sim);
-  return ratio(mean(v.sim) - mean(v.obs), stdPopulation(v.obs));
+  return ratio(mean(v.sim) - mean(v.obs), obsSpread(v.obs));
 }
 
 /** β-KGE: mean(sim)/mean(obs); NaN when mean(obs) is 0. */
@@ -209,7 +218,7 @@ export function kge(obs: NumArray, sim: NumArray, weights: readonly [number, num
   const v = maskValid(obs, sim);
   if (v.obs.length < 2) return Number.NaN;
   const r = pearsonClean(v.obs, v.sim);
-  const alpha = ratio(stdPopulation(v.sim), stdPopulation(v.obs));
+  const alpha = ratio(stdPopulation(v.sim), obsSpread(v.obs));
   const beta = ratio(mean(v.sim), mean(v.obs));
   const value = weights[0] * (r - 1) ** 2 + weights[1] * (alpha - 1) ** 2 + weights[2] * (beta - 1) ** 2;
   return 1 - Math.sqrt(value);
@@ -503,7 +512,6 @@ export interface ExplainedMetrics<N extends string = MetricName> {
   reasons: Partial<Record<N, string>>;
 }
 
-const isConstant = (x: Float64Array): boolean => x.every((v) => v === x[0]);
 const shortNumber = (v: number): string => String(Number(v.toPrecision(4)));
 
 /**
