@@ -62,7 +62,9 @@ export function planCommand(file: string, options: StudyOptions & { timing?: boo
   }
   console.log(
     `total: ${expanded.runs.length} runs, ${work.totalSampleEpochs.toExponential(3)} samples x epochs, ${work.totalSteps} training steps, ` +
-      `about ${formatDuration(work.totalSeconds)} of training with ${study.threads} thread(s) per run (one run at a time)`,
+      (Number.isFinite(work.totalSeconds)
+        ? `about ${formatDuration(work.totalSeconds)} of training with ${study.threads} thread(s) per run (one run at a time)`
+        : 'no time estimate (--no-timing)'),
   );
   const cores = availableParallelism();
   const jobs = Math.max(1, Math.floor(cores / study.threads));
