@@ -80,7 +80,7 @@ test("compare reproduces the paper's Table 2 (EA-LSTM and LSTM, NSE*) and its Wi
   assert.match(svg, /EA-LSTM \(run 1 of 8\)/);
   assert.deepEqual([...readFileSync(path.join(out, 'ecdf_nse.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   assert.equal(readFileSync(path.join(out, 'basins.txt'), 'utf8').trim().split('\n').length, 531);
-  assert.equal(readFileSync(path.join(out, 'per_basin_nse.csv'), 'utf8').split('\n')[0], 'basin,EA-LSTM,LSTM,EA-LSTM ensemble,LSTM ensemble');
+  assert.equal(readFileSync(path.join(out, 'per_basin_nse.csv'), 'utf8').split('\n')[0], 'basin,EA-LSTM,LSTM,EA-LSTM ensemble,LSTM ensemble,note');
 });
 
 test('the compare command prints the table and writes its files (the README example)', async () => {

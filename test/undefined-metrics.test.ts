@@ -96,6 +96,7 @@ test('report, compare and evaluate use the same basins and name the same left-ou
     result.markdown.includes(`Statistics over the 2 basins that all models share and where every run has a defined NSE (3 shared; 1 basin without a defined NSE: ${CONSTANT} (EA: ${CONSTANT_REASON}))`),
     result.markdown,
   );
+  assert.match(readFileSync(path.join(root, 'compare', 'per_basin_nse.csv'), 'utf8'), new RegExp(`\n${CONSTANT},,0\\.7,"?EA: constant observed flow \\(0\\.4238 on all 182 days\\)"?\n`));
   // FHV is defined for the constant-flow basin too: its medians are over all 3, and the table says so
   assert.deepEqual(result.coverage.get('FHV')?.used, BASINS);
   assert.ok(result.markdown.includes('\nFHV medians over all 3 shared basins.\n'), result.markdown);

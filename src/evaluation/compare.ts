@@ -1,7 +1,7 @@
 /**
  * `ealstm compare`: models (runs, seeds, published metrics, SAC-SMA output; compare-sources.ts) compared on the
  * basins they share, as the paper's Tables 2 and 3 (compare-table.ts): table.md/csv, wilcoxon.csv,
- * per_basin_nse.csv, basins.txt and the ECDF of NSE.
+ * per_basin_nse.csv (with the reason where a model has no NSE), basins.txt and the ECDF of NSE.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -103,10 +103,10 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
   write('table.csv', tableCsv(rows, metrics));
   write('wilcoxon.csv', wilcoxonCsv(tests));
   const perBasin = models.map((m) => perBasinValues(m, basins, 'NSE'));
-  write(
-    'per_basin_nse.csv',
-    `${['basin', ...models.map((m) => csvField(m.name))].join(',')}\n${basins.map((b, i) => [b, ...perBasin.map((v) => csvNumber(v[i]))].join(',')).join('\n')}\n`,
-  );
+  // every shared basin, with the reason where a model has no NSE (those are left out of the statistics)
+  const why = new Map((coverage.get('NSE')?.leftOut ?? []).map((l) => [l.basin, l.reason]));
+  const perBasinLines = basins.map((b, i) => [b, ...perBasin.map((v) => csvNumber(v[i])), csvField(why.get(b) ?? '')].join(','));
+  write('per_basin_nse.csv', `${['basin', ...models.map((m) => csvField(m.name)), 'note'].join(',')}\n${perBasinLines.join('\n')}\n`);
   write('basins.txt', `${basins.join('\n')}\n`);
   if (options.figure !== false) {
     const series = models.map((m) => ({
