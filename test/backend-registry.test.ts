@@ -52,8 +52,14 @@ describe('backend registry (util/backend-names.ts, compute/select.ts)', () => {
   });
 
   it("'auto' takes the first backend that loads and says why it skipped the ones before", () => {
-    const { backend, skipped } = withoutNative(() => resolveBackend('auto', 1));
+    // webgpu comes first (taken only on a hardware GPU: test/webgpu-backend.test.ts); switched off here so that the
+    // CPU order below is checked on GPU machines too.
+    process.env.EALSTM_NO_WEBGPU = '1';
+    const { backend, skipped: all } = withoutNative(() => resolveBackend('auto', 1));
+    delete process.env.EALSTM_NO_WEBGPU;
     close(backend);
+    assert.deepEqual(all[0], { name: 'webgpu', reason: 'disabled by the EALSTM_NO_WEBGPU environment variable' });
+    const skipped = all.slice(1);
     assert.deepEqual(skipped[0], { name: 'native', reason: 'disabled by the EALSTM_NO_NATIVE environment variable' });
     const wasm = openBackend('wasm', 1);
     if (wasm.backend) {

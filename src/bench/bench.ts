@@ -36,7 +36,13 @@ const SIZES: Record<'paper' | 'small', ModelShapeForBench> = {
 /** The plain TypeScript backends: measured at one thread only, and once (they take minutes per step at the paper's size). */
 const SINGLE_THREADED: ReadonlySet<BackendKind> = new Set(['reference', 'reference-f64']);
 
-/** A backend to measure, or null; one that does not load here is logged (once) with the reason and kept in `unavailable`. */
+/** Backends whose speed does not depend on the CPU thread count: measured at the first thread count only. */
+const THREAD_INDEPENDENT: ReadonlySet<BackendKind> = new Set(['webgpu']);
+
+/**
+ * A backend to measure, or null; one that does not load here is logged (once) with the reason and kept in
+ * `unavailable`. A software GPU adapter (lavapipe) is not measured: its timings would say nothing about GPUs.
+ */
 function openBackend(
   kind: BackendKind,
   threads: number,
@@ -44,7 +50,8 @@ function openBackend(
   log: (line: string) => void,
 ): (ComputeBackend & { close?: () => void }) | null {
   if (SINGLE_THREADED.has(kind) && threads !== 1) return null;
-  const loaded = loadBackend(kind, threads);
+  if (THREAD_INDEPENDENT.has(kind) && unavailable.has(kind)) return null;
+  const loaded = loadBackend(kind, threads, { hardwareOnly: true });
   if (!loaded.backend && !unavailable.has(kind)) {
     unavailable.set(kind, loaded.reason);
     log(`backend ${kind} not measured: ${loaded.reason}`);
@@ -68,7 +75,7 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
     const shape = SIZES[sizeName];
     for (const kind of ['ealstm', 'lstm'] as ModelKind[]) {
       for (const backendKind of options.backends) {
-        for (const threads of options.threads) {
+        for (const threads of THREAD_INDEPENDENT.has(backendKind) ? options.threads.slice(0, 1) : options.threads) {
           const backend = openBackend(backendKind, threads, unavailable, log);
           if (!backend) continue;
           const once = SINGLE_THREADED.has(backendKind);

@@ -40,7 +40,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--json <file>', 'also write all results as JSON')
     .option('--repeats <n>', 'timed repetitions per measurement (median reported)', positiveInteger, 5)
     .option('--threads <list>', 'thread counts to measure (default: 1 and all cores)', threadList)
-    .option('--backends <list>', `comma-separated: ${BENCH_BACKENDS.join(', ')} (default: native,wasm)`, choiceList(BENCH_BACKENDS), ['native', 'wasm'])
+    .option('--backends <list>', `comma-separated: ${BENCH_BACKENDS.join(', ')} (default: webgpu,native,wasm; webgpu on a hardware GPU only)`, choiceList(BENCH_BACKENDS), ['webgpu', 'native', 'wasm'])
     .option('--sizes <list>', 'paper (hidden 256) and/or small (hidden 64) (default: paper,small)', choiceList(BENCH_SIZES), ['paper', 'small'])
     .option('--shared <dir>', 'the shared folder with data/ and bench/', path.resolve(packageRoot(), '..', 'shared'))
     .option('--no-torch', 'skip the PyTorch reference')

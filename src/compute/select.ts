@@ -6,18 +6,25 @@ import type { BackendLoad, ComputeBackend } from './backend.js';
 import { openNativeBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
 import { openWasmBackend } from './wasm.js';
+import { openWebGpuBackend } from './webgpu.js';
 
 export type { BackendName, ConcreteBackendName } from '../util/backend-names.js';
 
+export interface OpenOptions {
+  /** Refuse a software GPU adapter (lavapipe): what 'auto' and the benchmark ask for; the CPU backends ignore it. */
+  hardwareOnly?: boolean;
+}
+
 interface BackendEntry {
   /** The backend on `threads` threads (at least 1), or why it is not available here. */
-  open(threads: number): BackendLoad<ComputeBackend>;
+  open(threads: number, options: OpenOptions): BackendLoad<ComputeBackend>;
   /** Whether 'auto' may pick it (in the order of BACKEND_NAMES). */
   auto: boolean;
 }
 
 /** The registry: one line per backend of util/backend-names.ts. */
 const BACKENDS: Record<ConcreteBackendName, BackendEntry> = {
+  webgpu: { open: (_threads, options) => openWebGpuBackend({ hardwareOnly: options.hardwareOnly }), auto: true },
   native: { open: (threads) => openNativeBackend({ threads }), auto: true },
   wasm: { open: (threads) => openWasmBackend({ threads }), auto: true },
   reference: { open: () => ({ backend: new ReferenceBackend('float32') }), auto: true },
@@ -25,8 +32,8 @@ const BACKENDS: Record<ConcreteBackendName, BackendEntry> = {
 };
 
 /** A named backend on `threads` threads (0: all cores), or why it is not available here. */
-export function openBackend(name: ConcreteBackendName, threads = 0): BackendLoad<ComputeBackend> {
-  return BACKENDS[name].open(threads > 0 ? threads : cpus().length);
+export function openBackend(name: ConcreteBackendName, threads = 0, options: OpenOptions = {}): BackendLoad<ComputeBackend> {
+  return BACKENDS[name].open(threads > 0 ? threads : cpus().length, options);
 }
 
 export interface ResolvedBackend {
@@ -36,8 +43,8 @@ export interface ResolvedBackend {
 }
 
 /**
- * The backend for a name. 'auto' takes the first of native (OpenBLAS addon), wasm (SIMD kernels) and reference
- * (plain TypeScript float32) that loads, and says why it skipped the others; a named backend that does not load
+ * The backend for a name. 'auto' takes the first of webgpu (on a hardware GPU adapter only), native (OpenBLAS
+ * addon), wasm (SIMD kernels) and reference (plain TypeScript float32) that loads, and says why it skipped the others; a named backend that does not load
  * is an InputError saying why.
  */
 export function resolveBackend(name: BackendName, threads = 0): ResolvedBackend {
@@ -49,7 +56,7 @@ export function resolveBackend(name: BackendName, threads = 0): ResolvedBackend 
   const skipped: ResolvedBackend['skipped'] = [];
   for (const candidate of BACKEND_NAMES) {
     if (!BACKENDS[candidate].auto) continue;
-    const loaded = openBackend(candidate, threads);
+    const loaded = openBackend(candidate, threads, { hardwareOnly: true });
     if (loaded.backend) return { backend: loaded.backend, skipped };
     skipped.push({ name: candidate, reason: loaded.reason });
   }

@@ -4,9 +4,9 @@
  * lives in util/ because config/ and compute/ sit on the same layer and do not import each other.
  *
  * Order matters: 'auto' takes the first backend of this list that loads here, skipping those marked
- * not-for-auto in select.ts.
+ * not-for-auto in select.ts (and taking webgpu only on a hardware GPU adapter).
  */
-export const BACKEND_NAMES = ['native', 'wasm', 'reference', 'reference-f64'] as const;
+export const BACKEND_NAMES = ['webgpu', 'native', 'wasm', 'reference', 'reference-f64'] as const;
 
 /** A named backend. */
 export type ConcreteBackendName = (typeof BACKEND_NAMES)[number];

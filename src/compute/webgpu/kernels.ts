@@ -1,0 +1,145 @@
+/**
+ * The WGSL kernels of the webgpu backend. Every kernel reads and writes one storage buffer, the work arena `W`,
+ * at element offsets passed in a uniform block: the host packs a call's operands into the arena (today, once per
+ * call; in a GPU-resident design the offsets would address buffers that stay on the device). Parameters are all
+ * u32 (floats as their bits) so that one uniform layout of 16 words serves every kernel.
+ *
+ * The numerics follow the reference backend (src/compute/reference.ts) operation by operation; tanh is computed
+ * from exp(-2|x|) because some drivers' tanh returns NaN for large |x|.
+ */
+
+/** Words in the uniform block (16 u32 = 64 bytes). */
+export const PARAM_WORDS = 16;
+/** Square tile of the GEMM (workgroup TILE x TILE threads). */
+export const GEMM_TILE = 16;
+/** Threads per workgroup of the element-wise cell kernels. */
+export const CELL_WORKGROUP = 64;
+/** The most workgroups in one dispatch dimension (WebGPU's default limit); larger grids fold into z. */
+export const MAX_GROUPS_PER_DIM = 65535;
+
+const COMMON = /* wgsl */ `
+struct Params {
+  p0: u32, p1: u32, p2: u32, p3: u32, p4: u32, p5: u32, p6: u32, p7: u32,
+  p8: u32, p9: u32, p10: u32, p11: u32, p12: u32, p13: u32, p14: u32, p15: u32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> W: array<f32>;
+
+fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn tanh_stable(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  let t = (1.0 - e) / (1.0 + e);
+  return select(t, -t, x < 0.0);
+}
+`;
+
+/**
+ * C = alpha op(A) op(B) + beta C. Params: m, n, k, transA, transB, lda, ldb, ldc, aOff, bOff, cOff, alpha, beta.
+ * Grid: (ceil(n / T), rows folded over y and z); threads beyond m or n load zeros (they still reach the barriers).
+ */
+export const GEMM_WGSL = /* wgsl */ `${COMMON}
+const T: u32 = ${GEMM_TILE}u;
+var<workgroup> tileA: array<array<f32, ${GEMM_TILE}>, ${GEMM_TILE}>;
+var<workgroup> tileB: array<array<f32, ${GEMM_TILE}>, ${GEMM_TILE}>;
+
+fn loadA(i: u32, q: u32) -> f32 {
+  if (i >= P.p0 || q >= P.p2) { return 0.0; }
+  if (P.p3 != 0u) { return W[P.p8 + q * P.p5 + i]; }
+  return W[P.p8 + i * P.p5 + q];
+}
+fn loadB(q: u32, j: u32) -> f32 {
+  if (q >= P.p2 || j >= P.p1) { return 0.0; }
+  if (P.p4 != 0u) { return W[P.p9 + j * P.p6 + q]; }
+  return W[P.p9 + q * P.p6 + j];
+}
+
+@compute @workgroup_size(${GEMM_TILE}, ${GEMM_TILE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let rowTile = wg.z * ${MAX_GROUPS_PER_DIM}u + wg.y;
+  let row = rowTile * T + l.y;
+  let col = wg.x * T + l.x;
+  var acc = 0.0;
+  for (var t = 0u; t < P.p2; t = t + T) {
+    tileA[l.y][l.x] = loadA(row, t + l.x);
+    tileB[l.y][l.x] = loadB(t + l.y, col);
+    workgroupBarrier();
+    for (var q = 0u; q < T; q = q + 1u) { acc = acc + tileA[l.y][q] * tileB[q][l.x]; }
+    workgroupBarrier();
+  }
+  if (row < P.p0 && col < P.p1) {
+    let ci = P.p10 + row * P.p7 + col;
+    let alpha = bitcast<f32>(P.p11);
+    let beta = bitcast<f32>(P.p12);
+    if (beta == 0.0) { W[ci] = alpha * acc; } else { W[ci] = alpha * acc + beta * W[ci]; }
+  }
+}
+`;
+
+/**
+ * One LSTM cell step (see ComputeBackend.cellForward). Params: batch, hidden, hasInputGate, gatesOff, inputGateOff,
+ * cPrevOff, cOff, hOff. One thread per (row, unit).
+ */
+export const CELL_FORWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  let batch = P.p0;
+  let hidden = P.p1;
+  if (idx >= batch * hidden) { return; }
+  let b = idx / hidden;
+  let j = idx % hidden;
+  let gateGiven = P.p2 != 0u;
+  let width = select(4u, 3u, gateGiven) * hidden;
+  let g0 = P.p3 + b * width;
+  let f = sigmoid(W[g0 + j]);
+  let o = sigmoid(W[g0 + hidden + j]);
+  let g = tanh_stable(W[g0 + 2u * hidden + j]);
+  var i: f32;
+  if (gateGiven) {
+    i = W[P.p4 + idx];
+  } else {
+    i = sigmoid(W[g0 + 3u * hidden + j]);
+    W[g0 + 3u * hidden + j] = i;
+  }
+  W[g0 + j] = f;
+  W[g0 + hidden + j] = o;
+  W[g0 + 2u * hidden + j] = g;
+  let cell = f * W[P.p5 + idx] + i * g;
+  W[P.p6 + idx] = cell;
+  W[P.p7 + idx] = o * tanh_stable(cell);
+}
+`;
+
+/**
+ * Backward through one cell step (see ComputeBackend.cellBackward). Params: batch, hidden, hasInputGate, gatesOff,
+ * inputGateOff, cPrevOff, cOff, dhOff, dcOff, dGatesOff, dInputGateOff. One thread per (row, unit).
+ */
+export const CELL_BACKWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  let batch = P.p0;
+  let hidden = P.p1;
+  if (idx >= batch * hidden) { return; }
+  let b = idx / hidden;
+  let j = idx % hidden;
+  let gateGiven = P.p2 != 0u;
+  let width = select(4u, 3u, gateGiven) * hidden;
+  let g0 = P.p3 + b * width;
+  let d0 = P.p9 + b * width;
+  let f = W[g0 + j];
+  let o = W[g0 + hidden + j];
+  let g = W[g0 + 2u * hidden + j];
+  var i: f32;
+  if (gateGiven) { i = W[P.p4 + idx]; } else { i = W[g0 + 3u * hidden + j]; }
+  let tc = tanh_stable(W[P.p6 + idx]);
+  let dh = W[P.p7 + idx];
+  let dcTotal = W[P.p8 + idx] + dh * o * (1.0 - tc * tc);
+  W[d0 + j] = dcTotal * W[P.p5 + idx] * f * (1.0 - f);
+  W[d0 + hidden + j] = dh * tc * o * (1.0 - o);
+  W[d0 + 2u * hidden + j] = dcTotal * i * (1.0 - g * g);
+  let di = dcTotal * g;
+  if (gateGiven) { W[P.p10 + idx] = W[P.p10 + idx] + di; } else { W[d0 + 3u * hidden + j] = di * i * (1.0 - i); }
+  W[P.p8 + idx] = dcTotal * f;
+}
+`;
