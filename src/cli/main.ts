@@ -5,6 +5,7 @@ import { registerAnalyzeCommands } from './analyze-commands.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerStudyCommands } from './study-commands.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerPredictCommand } from './predict.js';
 import { exitWithError } from './error-report.js';
 import { registerReportCommands } from './report-commands.js';
 
@@ -19,6 +20,7 @@ const program = new Command('ealstm')
 // Each command group registers itself; add new groups here. The command files load the library lazily, in
 // their actions, so that a usage error or --help does not wait for vega, zod and the compute backends.
 registerCoreCommands(program);
+registerPredictCommand(program);
 registerReportCommands(program);
 registerComparisonCommands(program);
 registerAnalyzeCommands(program);

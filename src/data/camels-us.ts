@@ -67,9 +67,8 @@ function checkForcing(forcing: string): asserts forcing is CamelsUsForcing {
   }
 }
 
-/** Finds the one file in `root` or its sub-folders (the HUC folders) whose name satisfies `match`. */
-function findInHucFolders(root: string, match: (name: string) => boolean, what: string): string {
-  if (!existsSync(root)) throw new InputError(`${what}: folder ${root} does not exist`);
+/** The files in `root` or its sub-folders (the HUC folders) whose name satisfies `match`, sorted. */
+function filesInHucFolders(root: string, match: (name: string) => boolean): string[] {
   const found: string[] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     const full = path.join(root, entry.name);
@@ -78,8 +77,15 @@ function findInHucFolders(root: string, match: (name: string) => boolean, what: 
       for (const name of readdirSync(full)) if (match(name)) found.push(path.join(full, name));
     } else if (match(entry.name)) found.push(full);
   }
+  return found.sort();
+}
+
+/** Finds the one file in `root` or its sub-folders (the HUC folders) whose name satisfies `match`. */
+function findInHucFolders(root: string, match: (name: string) => boolean, what: string): string {
+  if (!existsSync(root)) throw new InputError(`${what}: folder ${root} does not exist`);
+  const found = filesInHucFolders(root, match);
   if (found.length === 0) throw new InputError(`${what}: no file found in ${root} or its sub-folders`);
-  if (found.length > 1) throw new InputError(`${what}: several files found: ${found.sort().join(', ')}`);
+  if (found.length > 1) throw new InputError(`${what}: several files found: ${found.join(', ')}`);
   return found[0];
 }
 
@@ -100,6 +106,19 @@ export function camelsUsStreamflowPath(dataDir: string, basin: string): string {
   checkBasinId(basin);
   const name = `${basin}_streamflow_qc.txt`;
   return findInHucFolders(path.join(dataDir, 'usgs_streamflow'), (n) => n === name, `basin ${basin}, streamflow`);
+}
+
+/**
+ * The basin's streamflow file, or null when it has none (no usgs_streamflow folder, or no file for the basin in
+ * it): a basin without a gauge can still be simulated (predict); training and evaluation then fail on the missing
+ * target variable. Several files for the basin are still an error.
+ */
+export function camelsUsStreamflowPathIfAny(dataDir: string, basin: string): string | null {
+  checkBasinId(basin);
+  const root = path.join(dataDir, 'usgs_streamflow');
+  if (!existsSync(root)) return null;
+  const name = `${basin}_streamflow_qc.txt`;
+  return filesInHucFolders(root, (n) => n === name).length === 0 ? null : findInHucFolders(root, (n) => n === name, `basin ${basin}, streamflow`);
 }
 
 function readBuffer(file: string): Buffer {
@@ -242,11 +261,14 @@ export function parseCamelsUsStreamflow(buf: Buffer, file: string, basin: string
 
 /**
  * A basin's forcing (7 columns) and observed discharge (QObs(mm/d)) on the forcing file's date range: streamflow
- * days outside it are dropped, forcing days without streamflow get NaN.
+ * days outside it are dropped, forcing days without streamflow get NaN. A basin without a streamflow file has
+ * the forcing columns only.
  */
 export function readCamelsUsBasin(dataDir: string, basin: string, forcing: CamelsUsForcing): BasinTimeSeries {
   const f = readCamelsUsForcing(dataDir, basin, forcing);
-  const q = readCamelsUsStreamflow(dataDir, basin, f.areaM2);
+  const streamflowFile = camelsUsStreamflowPathIfAny(dataDir, basin);
+  if (streamflowFile === null) return f.series;
+  const q = parseCamelsUsStreamflow(readBuffer(streamflowFile), streamflowFile, basin, f.areaM2);
   const nIn = f.series.variables.length;
   const nOut = nIn + 1;
   const len = f.series.length;
@@ -290,10 +312,10 @@ export const camelsUsDataset: DatasetReader = {
     checkForcing(product);
     return product;
   },
-  basinFiles: (dataDir, basin, forcing) => [
-    camelsUsForcingPath(dataDir, basin, forcing as CamelsUsForcing),
-    camelsUsStreamflowPath(dataDir, basin),
-  ],
+  basinFiles: (dataDir, basin, forcing) => {
+    const streamflow = camelsUsStreamflowPathIfAny(dataDir, basin);
+    return [camelsUsForcingPath(dataDir, basin, forcing as CamelsUsForcing), ...(streamflow ? [streamflow] : [])];
+  },
   readBasin: (dataDir, basin, forcing) => readCamelsUsBasin(dataDir, basin, forcing as CamelsUsForcing),
   readAttributes: readCamelsUsAttributes,
 };

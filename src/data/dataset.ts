@@ -22,6 +22,8 @@ export interface BasinPeriod {
   target: Float32Array;
   /** Raw static attributes [S]. */
   statics: Float64Array;
+  /** The first row inside the basin's data (> 0 only when loadDays let the warm-up start before the data). */
+  firstDataRow?: number;
 }
 
 export interface PeriodData {
@@ -35,6 +37,7 @@ export function dataSource(config: RunConfig): CacheOptions {
     dataset: config.dataset,
     dataDir: config.data_dir,
     forcing: forcingOf(config),
+    missingValues: config.missing_values,
     cacheDir: config.cache_dir ?? defaultCacheDir(),
   };
 }
@@ -51,40 +54,64 @@ export function periodBounds(config: RunConfig, period: Period): { start: number
  * has every static attribute (a missing one is an InputError naming basin, attribute and file).
  */
 export function loadPeriod(config: RunConfig, basins: string[], period: Period): PeriodData {
-  const source = dataSource(config);
   const { start, end } = periodBounds(config, period);
+  const label = `the ${period} period ${config[`${period}_start_date`]}-${config[`${period}_end_date`]}`;
+  return { period, seqLength: config.seq_length, basins: loadDays(config, basins, { start, end, label }) };
+}
+
+/** How loadDays treats data that a period of simulation (predict) may lack, unlike training and evaluation. */
+export interface LoadDaysOptions {
+  /**
+   * Accept a period that starts less than seq_length-1 days after the data: the warm-up rows before the data's
+   * first day are missing (NaN) inputs. Default: an error.
+   */
+  warmupBeforeData?: boolean;
+  /** Accept a basin without the target variable (no streamflow record): its target is all missing. Default: an error. */
+  targetOptional?: boolean;
+}
+
+/**
+ * The rows of `basins` from seq_length-1 days before `start` to `end` (day numbers), as loadPeriod; `label` names
+ * the period in errors. A period outside a basin's data is an InputError naming the basin and its data's dates.
+ */
+export function loadDays(
+  config: RunConfig,
+  basins: string[],
+  range: { start: number; end: number; label: string },
+  options: LoadDaysOptions = {},
+): BasinPeriod[] {
+  const source = dataSource(config);
+  const { start, end, label } = range;
   const warmup = config.seq_length - 1;
   const firstDay = start - warmup;
   const rows = end - firstDay + 1;
   const attributes = modelAttributes(config, basins);
   const target = config.target_variables[0];
-  const result: BasinPeriod[] = basins.map((basin, b) => {
+  return basins.map((basin, b) => {
     const series = loadBasinCached(source, basin);
     const columns = config.dynamic_inputs.map((name) => columnIndex(series, name, 'dynamic input'));
-    const targetColumn = columnIndex(series, target, 'target variable');
+    const targetColumn = options.targetOptional && !series.variables.includes(target) ? -1 : columnIndex(series, target, 'target variable');
     const seriesEnd = series.startDay + series.length - 1;
-    if (firstDay < series.startDay || end > seriesEnd) {
+    const earliest = options.warmupBeforeData ? start : firstDay;
+    if (earliest < series.startDay || end > seriesEnd) {
+      const loaded = options.warmupBeforeData ? '' : ` (loaded from ${isoDate(firstDay)}, ${warmup} days before its start, for seq_length ${config.seq_length})`;
       throw new InputError(
-        `basin ${basin}: the ${period} period ${config[`${period}_start_date`]}-${config[`${period}_end_date`]}` +
-          ` (loaded from ${isoDate(firstDay)}, ${warmup} days before its start, for seq_length ${config.seq_length})` +
-          ` is outside the data, which covers ${isoDate(series.startDay)} to ${isoDate(seriesEnd)}`,
+        `basin ${basin}: ${label}${loaded} is outside the data, which covers ${isoDate(series.startDay)} to ${isoDate(seriesEnd)}`,
       );
     }
-    const offset = firstDay - series.startDay;
     const width = series.variables.length;
-    const inputs = new Float32Array(rows * columns.length);
-    const y = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const src = (offset + r) * width;
+    const inputs = new Float32Array(rows * columns.length).fill(Number.NaN);
+    const y = new Float32Array(rows).fill(Number.NaN);
+    for (let r = Math.max(0, series.startDay - firstDay); r < rows; r++) {
+      const src = (firstDay - series.startDay + r) * width;
       for (let k = 0; k < columns.length; k++) inputs[r * columns.length + k] = series.values[src + columns[k]];
-      y[r] = series.values[src + targetColumn];
+      if (targetColumn >= 0) y[r] = series.values[src + targetColumn];
     }
     const statics = attributes
       ? attributes.values.slice(b * attributes.names.length, (b + 1) * attributes.names.length)
       : new Float64Array(0);
-    return { basin, firstDay, rows, inputs, target: y, statics };
+    return { basin, firstDay, rows, inputs, target: y, statics, firstDataRow: Math.max(0, series.startDay - firstDay) };
   });
-  return { period, seqLength: config.seq_length, basins: result };
 }
 
 /**

@@ -8,7 +8,7 @@ import { loadRun } from '../run/load-run.js';
 import { withLock } from '../run/lock.js';
 import { derivedOutputCommands, replaceResultsFolder, runDirArgs } from '../run/results-folder.js';
 import { reportFile } from '../run/run-dir.js';
-import { predictBasin } from './predict.js';
+import { predictBasin, toDischarge } from './predict.js';
 import { type BasinResult, metricsCsv, predictionsCsv } from './results-files.js';
 import { type MetricSummary, summarizeMetric } from './summary.js';
 
@@ -84,7 +84,7 @@ export function evaluateRun(
       for (let i = 0; i < days; i++) {
         const row = config.seq_length - 1 + i;
         obs[i] = basin.rawTarget[row];
-        sim[i] = Math.max(pred[i] * scaler.target_std + scaler.target_mean, 0);
+        sim[i] = toDischarge(pred[i], scaler);
         dates[i] = basin.firstDay + row;
       }
       writeFileAtomic(path.join(staging, 'predictions', `${basin.basin}.csv`), predictionsCsv(dates, obs, sim));

@@ -1,6 +1,12 @@
 import { gatherWindows } from '../data/batches.js';
 import type { NormalizedBasin } from '../data/dataset.js';
+import type { Scaler } from '../data/scaler.js';
 import type { RecurrentModel } from '../models/model.js';
+
+/** A normalised model output as discharge: de-normalised with the run's scaler and clipped at 0, as the paper. */
+export function toDischarge(normalized: number, scaler: Scaler): number {
+  return Math.max(normalized * scaler.target_std + scaler.target_mean, 0);
+}
 
 /**
  * Normalised predictions for every day of the period (rows seqLength-1 .. rows-1) of one basin, in eval mode

@@ -4,7 +4,7 @@ import { initializeParameters } from './init.js';
 import { Dropout } from './layers/dropout.js';
 import { InputGateLayer } from './layers/input-gate.js';
 import { LinearHead } from './layers/linear-head.js';
-import { LstmLayer } from './layers/lstm-layer.js';
+import { type LayerState, LstmLayer } from './layers/lstm-layer.js';
 import { type ModelSpec, type ParamSlice, parameterCount, parameterLayout, slice, upperLayerNames } from './layout.js';
 
 /**
@@ -133,21 +133,26 @@ export class RecurrentModel {
 
   /**
    * Runs n sequences. With `dropoutRng` given, output dropout is applied (training); without it the
-   * model is in evaluation mode. Returns `output` ([n] predictions).
+   * model is in evaluation mode. `initialState` (one entry per recurrent layer, bottom first, e.g. a copy of
+   * `finalStates()` of the previous forward) starts the layers from that state instead of the zero state: a
+   * long sequence run in consecutive pieces then equals one run over it. Returns `output` ([n] predictions).
    */
-  forward(n: number, dropoutRng: Random | null = null): FloatArray {
+  forward(n: number, dropoutRng: Random | null = null, initialState: LayerState[] | null = null): FloatArray {
     if (n > this.capacity) throw new Error(`batch ${n} exceeds the allocated capacity ${this.capacity}`);
     this.batchSize = n;
     const gateLayer = this.inputGateLayer;
     gateLayer?.forward(n, this.staticInput);
     const constantInput = this.spec.kind === 'lstm' && this.spec.staticInputs > 0 ? this.staticInput : null;
-    const [first, ...upper] = this.recurrent;
-    first.forward(n, this.dynamicInput, constantInput, gateLayer ? gateLayer.gate : null);
-    let below = first;
-    for (const layer of upper) {
-      layer.forward(n, below.hiddens, null, null, n * this.spec.hidden);
-      below = layer;
+    if (initialState && initialState.length !== this.recurrent.length) {
+      throw new Error(`initial state for ${initialState.length} layer(s), the model has ${this.recurrent.length}`);
     }
+    const [first, ...upper] = this.recurrent;
+    first.forward(n, this.dynamicInput, constantInput, gateLayer ? gateLayer.gate : null, 0, initialState?.[0] ?? null);
+    let below = first;
+    upper.forEach((layer, l) => {
+      layer.forward(n, below.hiddens, null, null, n * this.spec.hidden, initialState?.[l + 1] ?? null);
+      below = layer;
+    });
     const top = this.top;
     const dropped = this.dropout.forward(n * this.spec.hidden, top.hiddens, top.lastOffset, dropoutRng);
     return this.head.forward(n, dropped);
@@ -161,6 +166,18 @@ export class RecurrentModel {
   lastState(): { h: FloatArray; c: FloatArray; offset: number } {
     const top = this.top;
     return { h: top.hiddens, c: top.cells, offset: top.lastOffset };
+  }
+
+  /**
+   * Copies of every recurrent layer's last h and c after the last forward (bottom first, [n, H] each from offset
+   * 0): the state to pass as `initialState` to continue the sequences.
+   */
+  finalStates(): LayerState[] {
+    const size = this.batchSize * this.spec.hidden;
+    return this.recurrent.map((layer) => {
+      const at = layer.lastOffset;
+      return { h: layer.hiddens.slice(at, at + size), c: layer.cells.slice(at, at + size), offset: 0 };
+    });
   }
 
   /**

@@ -26,8 +26,16 @@ export interface LstmLayerSlices {
   biasHh: ParamSlice | null;
 }
 
+/** A layer's state between two forwards: h and c of n sequences, [n, H] each from `offset`. */
+export interface LayerState {
+  h: FloatArray;
+  c: FloatArray;
+  offset: number;
+}
+
 /**
- * One recurrent layer run over all time steps, from the zero state (torch.nn.LSTM semantics for one layer).
+ * One recurrent layer run over all time steps, from the zero state or a given one (torch.nn.LSTM semantics for one
+ * layer, its h_0/c_0 argument).
  * G is the gate width, 3H or 4H. Buffers are allocated for (capacity, T); a forward on n <= capacity sequences
  * packs its time-major arrays as [T, n, ...].
  *
@@ -97,10 +105,18 @@ export class LstmLayer {
 
   /**
    * input: [T, n, D] from inputOffset (a stacked layer reads the hidden sequence h_1 .. h_T of the layer below);
-   * constantInput: [n, S] (null when S = 0); inputGate: [n, H] when the gate is external.
-   * The arrays are kept for backward.
+   * constantInput: [n, S] (null when S = 0); inputGate: [n, H] when the gate is external; initialState: h_0 and
+   * c_0 ([n, H] each), the zero state when null (a continued simulation passes the last state of the previous
+   * forward: a hot start). The arrays are kept for backward.
    */
-  forward(n: number, input: FloatArray, constantInput: FloatArray | null, inputGate: FloatArray | null, inputOffset = 0): void {
+  forward(
+    n: number,
+    input: FloatArray,
+    constantInput: FloatArray | null,
+    inputGate: FloatArray | null,
+    inputOffset = 0,
+    initialState: LayerState | null = null,
+  ): void {
     const { sequenceInputs: d, constantInputs: s, hidden: h } = this.shape;
     const g = this.gateWidth;
     const t = this.seqLength;
@@ -128,10 +144,16 @@ export class LstmLayer {
 
     const hs = this.hiddens;
     const cs = this.cells;
-    hs.fill(0, 0, n * h);
-    cs.fill(0, 0, n * h);
+    if (initialState) {
+      hs.set(initialState.h.subarray(initialState.offset, initialState.offset + n * h), 0);
+      cs.set(initialState.c.subarray(initialState.offset, initialState.offset + n * h), 0);
+    } else {
+      hs.fill(0, 0, n * h);
+      cs.fill(0, 0, n * h);
+    }
+    // h_0 W_hh is zero from the zero state, so that product is skipped then (as before hot starts existed).
     for (let k = 0; k < t; k++) {
-      if (k > 0) be.gemm(false, false, n, g, h, 1, hs, k * n * h, h, p, this.weightHh, g, 1, gates, k * step, g);
+      if (k > 0 || initialState) be.gemm(false, false, n, g, h, 1, hs, k * n * h, h, p, this.weightHh, g, 1, gates, k * step, g);
       be.cellForward(n, h, gates, k * step, inputGate, cs, k * n * h, cs, (k + 1) * n * h, hs, (k + 1) * n * h);
     }
   }
