@@ -277,9 +277,14 @@ test('ensemble never replaces an <output>/<period> folder it did not write (--ou
   assert.deepEqual(readdirSync(output).sort(), ['ensemble.json', 'test'], 'no lock, staging or old folder left behind');
 
   // Nothing is created when the ensemble cannot be built.
-  const never = path.join(tmp('none'), 'ens');
+  const never = path.join(tmp('none'), 'new', 'ens');
   assertUserError(runCli(['ensemble', '--run-dirs', members[0], members[0], '--output', never]), /given twice/);
-  assert.ok(!existsSync(never));
+  assert.ok(!existsSync(path.dirname(never)));
+  // ... also when the failure is found while averaging (a member with other dates), after the folder was made.
+  const shortened = path.join(members[1], 'test', 'predictions', '02053200.csv');
+  writeFileSync(shortened, readFileSync(shortened, 'utf8').trim().split('\n').slice(0, -1).join('\n') + '\n');
+  assertUserError(runCli(['ensemble', '--run-dirs', ...members, '--output', never]), /02053200\.csv: dates/);
+  assert.ok(!existsSync(path.dirname(never)), 'no empty folders left');
 });
 
 test('evaluate never replaces a <run>/<period> folder it did not write', () => {
