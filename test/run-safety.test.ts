@@ -337,7 +337,7 @@ test('evaluate keeps what other commands made from the previous results, says ho
   const r = runCli(['evaluate', '--run-dir', runDir, '--epoch', '1']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /note: replaced the previous results in .*run\/test \(epoch 2, written \d{4}-/);
-  const kept = /note: figures\/, signatures\.csv were made from the previous results: kept them with those results in (\S+test\.previous-\d{8}-\d{6}); to make them for the new results run: ealstm figures --run-dir \S+; ealstm signatures --run-dir \S+\n/.exec(r.stderr);
+  const kept = /note: figures\/, signatures\.csv were made from the previous results, so the previous folder is kept whole as (\S+test\.previous-\d{8}-\d{6}); to make them for the new results run: ealstm figures --run-dir \S+; ealstm signatures --run-dir \S+\n/.exec(r.stderr);
   assert.ok(kept, r.stderr);
   assert.deepEqual(folderSnapshot(kept[1]), previous, 'the previous results are kept whole, with their derived files');
   assert.deepEqual(readdirSync(path.join(runDir, 'test')).sort(), ['evaluation.json', 'metrics.csv', 'predictions']);

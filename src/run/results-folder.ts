@@ -60,10 +60,11 @@ export function replaceResultsFolder(options: ResultsFolderOptions): ResultsFold
   if (published.replaced) notes.push(`replaced the previous results in ${target}${old ? ` (${old})` : ''}`);
   if (published.keptAt) {
     const commands = published.derived.map((entry) => options.regenerate?.[entry]).filter((c): c is string => Boolean(c));
+    const one = published.derived.length === 1;
     notes.push(
-      `${published.derived.join(', ')} ${published.derived.length === 1 ? 'was' : 'were'} made from the previous results: ` +
-        `kept them with those results in ${published.keptAt}` +
-        (commands.length > 0 ? `; to make them for the new results run: ${[...new Set(commands)].join('; ')}` : ''),
+      `${published.derived.join(', ')} ${one ? 'was' : 'were'} made from the previous results, so the previous folder is kept ` +
+        `whole as ${published.keptAt}` +
+        (commands.length > 0 ? `; to make ${one ? 'it' : 'them'} for the new results run: ${[...new Set(commands)].join('; ')}` : ''),
     );
   }
   if (options.report && markReportStale(options.report.file, `The results it shows were replaced by a newer run of the command; regenerate it with: ${options.report.regenerate}`)) {
