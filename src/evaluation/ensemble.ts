@@ -3,11 +3,11 @@
  * clipped at 0 by `evaluate`) are averaged day by day, and the metrics are computed anew on that mean.
  * The files read and written are those of results-files.ts.
  */
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { isoDate } from '../util/dates.js';
-import { writeFileAtomic } from '../util/files.js';
+import { removeEmptyFolders, writeFileAtomic } from '../util/files.js';
 import { csvField, csvNumber } from '../util/csv.js';
 import { CORE_METRIC_NAMES, calculateMetricsExplained } from './metrics.js';
 import {
@@ -206,8 +206,7 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
 
   // One writer per ensemble directory; the period folder is swapped in whole, never replacing a folder that is
   // not an ensemble output, and what other commands made from the previous results is kept with them.
-  const created = !existsSync(out);
-  createRunDirectory(out);
+  const firstCreated = createRunDirectory(out);
   let notes: string[];
   try {
     notes = withLock(
@@ -228,8 +227,8 @@ export function buildEnsemble(options: EnsembleOptions): EnsembleSummary {
       options.onNote,
     );
   } catch (err) {
-    // The folder this call made, if it stayed empty: never anything else.
-    if (created && readdirSync(out).length === 0) rmdirSync(out);
+    // The folders this call made (--output and missing parents), if they stayed empty: never anything else.
+    if (firstCreated) removeEmptyFolders(out, firstCreated);
     throw err;
   }
   for (const note of notes) options.onNote?.(note);

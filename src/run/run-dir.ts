@@ -51,12 +51,13 @@ export function newRunDir(config: RunConfig): string {
 }
 
 /**
- * Creates a run (or output) directory and its parents; a path through a file is an InputError naming it (other
- * file-system errors, e.g. a read-only disk, are reported as such by the CLI).
+ * Creates a run (or output) directory and its parents and returns the first folder it created (undefined when
+ * `dir` existed); a path through a file is an InputError naming it (other file-system errors, e.g. a read-only
+ * disk, are reported as such by the CLI).
  */
-export function createRunDirectory(dir: string): void {
+export function createRunDirectory(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    return mkdirSync(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new InputError(`cannot create directory ${dir}: it is a file, not a directory`);

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 
@@ -155,4 +155,19 @@ export function checkWritableFile(file: string, option: string, options: { creat
 export function checkExistingDir(dir: string, option: string): void {
   if (!existsSync(dir)) throw new InputError(`${option} ${dir}: no such folder`);
   if (!statSync(dir).isDirectory()) throw new InputError(`${option} ${dir}: is a file, not a folder`);
+}
+
+/**
+ * Removes `dir` and the folders above it up to and including `top`, each only while it is empty: undoes the
+ * mkdirSync(dir, { recursive: true }) that returned `top` when the command then failed.
+ */
+export function removeEmptyFolders(dir: string, top: string): void {
+  let folder = path.resolve(dir);
+  const last = path.resolve(top);
+  for (;;) {
+    if (!existsSync(folder) || readdirSync(folder).length > 0) return;
+    rmdirSync(folder);
+    if (folder === last || path.dirname(folder) === folder) return;
+    folder = path.dirname(folder);
+  }
 }

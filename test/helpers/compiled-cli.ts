@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { repoRoot } from './tiny-config.js';
@@ -10,7 +10,13 @@ import { repoRoot } from './tiny-config.js';
  * (package.json, build/wasm) and the dependencies resolve exactly as from src/ or dist/.
  */
 export function compileCli(): { main: string; remove: () => void } {
-  const out = path.join(repoRoot, 'node_modules', '.cache', `ealstm-cli-test-${process.pid}`);
+  const cache = path.join(repoRoot, 'node_modules', '.cache');
+  // Copies left by killed test processes.
+  for (const name of existsSync(cache) ? readdirSync(cache) : []) {
+    const pid = Number(/^ealstm-cli-test-(\d+)$/.exec(name)?.[1]);
+    if (pid && !alive(pid)) rmSync(path.join(cache, name), { recursive: true, force: true });
+  }
+  const out = path.join(cache, `ealstm-cli-test-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
   const src = path.join(repoRoot, 'src');
   const compilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false };
@@ -28,4 +34,14 @@ export function compileCli(): { main: string; remove: () => void } {
   };
   walk(src);
   return { main: path.join(out, 'src', 'cli', 'main.js'), remove: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+/** Whether process `pid` is alive (EPERM: alive, but another user's). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
