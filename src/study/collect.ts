@@ -218,7 +218,7 @@ export function gridMarkdown(expanded: ExpandedStudy, rows: GridRow[]): string {
   const out = [
     `# Grid search of ${expanded.study.name} (${k}-fold cross-validation)`,
     '',
-    `Each setting is trained on ${k} splits of the basins (k-1 folds) and scored on the held-out fold's ` +
+    `Each setting is trained ${k} times, each time on ${(k ?? 1) - 1} of the ${k} folds of the basins, and scored on the held-out fold's ` +
       `${expanded.study.folds?.period === 'calibration' ? 'calibration (train) period' : 'test period'}; ` +
       'NSE median and mean over all held-out basins (a basin\'s NSE is the mean over seeds). Ranked by the median NSE.',
     '',
