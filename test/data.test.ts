@@ -507,7 +507,8 @@ test('bad input: a basin without data files', (t) => {
   const dir = tempDir(t);
   copyDemoBasin(dir);
   rmSync(path.join(dir, streamflowRel));
-  throwsInput(() => readCamelsUsBasin(dir, '01022500', 'daymet'), '01022500', 'streamflow', 'no file found');
+  // Without a streamflow file the basin is its forcing only (predict simulates it; training needs the target).
+  assert.deepEqual(readCamelsUsBasin(dir, '01022500', 'daymet').variables, [...CAMELS_US_FORCING_VARIABLES]);
   throwsInput(() => readCaravanBasin(caravanDir, 'camels_09999999'), 'camels_09999999', 'camels_09999999.csv');
   throwsInput(() => readCaravanBasin(caravanDir, 'nosource'), "no '<source>_' prefix");
   const cacheDir = tempDir(t, 'ealstm-cache-');

@@ -1,7 +1,7 @@
 import type { RunConfig } from '../config/schema.js';
 import { forcingOf } from '../config/load.js';
 import { isoDate, parseDdMmYyyy } from '../util/dates.js';
-import { type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
+import { basinSourceFiles, type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
 import { requireAllAttributes } from './attribute-table.js';
 import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
 import { type AttributeTable, type BasinTimeSeries } from './types.js';
@@ -89,8 +89,14 @@ export function loadDays(
   const target = config.target_variables[0];
   return basins.map((basin, b) => {
     const series = loadBasinCached(source, basin);
-    const columns = config.dynamic_inputs.map((name) => columnIndex(series, name, 'dynamic input'));
-    const targetColumn = options.targetOptional && !series.variables.includes(target) ? -1 : columnIndex(series, target, 'target variable');
+    const columns = config.dynamic_inputs.map((name) => columnIndex(series, name, 'dynamic input', source));
+    if (!options.targetOptional && !series.variables.includes(target)) {
+      throw new InputError(
+        `basin ${basin}: target variable '${target}' is not in the data (available: ${series.variables.join(', ')}): ` +
+          'it has no streamflow record, so it can be simulated (ealstm predict) but not trained or evaluated on',
+      );
+    }
+    const targetColumn = series.variables.indexOf(target);
     const seriesEnd = series.startDay + series.length - 1;
     const earliest = options.warmupBeforeData ? start : firstDay;
     if (earliest < series.startDay || end > seriesEnd) {
@@ -127,10 +133,13 @@ export function modelAttributes(config: RunConfig, basins: string[]): AttributeT
   return attributes;
 }
 
-function columnIndex(series: BasinTimeSeries, name: string, what: string): number {
+function columnIndex(series: BasinTimeSeries, name: string, what: string, source: CacheOptions): number {
   const index = series.variables.indexOf(name);
   if (index < 0) {
-    throw new InputError(`basin ${series.basin}: ${what} '${name}' is not in the data (available: ${series.variables.join(', ')})`);
+    throw new InputError(
+      `basin ${series.basin}: ${what} '${name}' is not in the data (available: ${series.variables.join(', ')});` +
+        ` read from ${basinSourceFiles(source, series.basin).join(', ')}`,
+    );
   }
   return index;
 }

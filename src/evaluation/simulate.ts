@@ -124,7 +124,8 @@ export function simulateContinuous(
   const fed = new Int32Array(n);
   const afterGap = new Uint8Array(n);
   // The state as the model takes it: per layer, h and c of all basins, [n, H].
-  const zeros = () => model.backend.alloc(n * h).fill(0);
+  // Float64 holds the state of either precision exactly (the layer copies it into its own buffers).
+  const zeros = () => new Float64Array(n * h);
   let state: LayerState[] = Array.from({ length: layerCount }, () => ({ h: zeros(), c: zeros(), offset: 0 }));
   if (initial) {
     data.forEach((b, i) => {
