@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { configSchema } from '../src/config/schema.js';
 import { expandStudy } from '../src/study/expand.js';
 import { estimateWork } from '../src/study/estimate.js';
 import { foldFiles, kFoldSplit, writeFoldFiles } from '../src/study/folds.js';
@@ -56,21 +55,16 @@ describe('study file and plan', () => {
     if (!existsSync('data/camels_us')) assert.match(plan.stdout, /data folder .*camels_us does not exist/);
   });
 
-  const hasLayers = 'num_layers' in configSchema.shape;
-  test(
-    'studies/appendix_b.yml expands to 7 hidden x 4 dropout x 4 sequence x 2 layers x 4 folds = 896 runs',
-    { skip: hasLayers ? false : 'num_layers is not in the config schema yet (stacked layers come with the model change)' },
-    () => {
-      const expanded = expandStudy(loadStudy('studies/appendix_b.yml'));
-      assert.equal(expanded.runs.length, 896);
-      assert.equal(new Set(expanded.runs.map((r) => r.setup)).size, 224);
-      assert.equal(expanded.runs[0].name, 'hidden_size-64_output_dropout-0_seq_length-90_num_layers-1/fold1/seed111');
-      assert.equal(expanded.runs[0].config.test_start_date, expanded.runs[0].config.train_start_date, 'held-out basins scored on their calibration period');
-    },
-  );
-
-  test('until num_layers exists, appendix_b.yml fails on that key with its line', { skip: hasLayers ? 'num_layers exists' : false }, () => {
-    assert.throws(() => loadStudy('studies/appendix_b.yml'), /appendix_b\.yml:\d+: unknown config key 'num_layers'/);
+  test('studies/appendix_b.yml expands to 7 hidden x 4 dropout x 4 sequence x 2 layers x 4 folds = 896 runs', () => {
+    const expanded = expandStudy(loadStudy('studies/appendix_b.yml'));
+    assert.equal(expanded.runs.length, 896);
+    assert.equal(new Set(expanded.runs.map((r) => r.setup)).size, 224);
+    assert.equal(expanded.runs[0].name, 'hidden_size-64_output_dropout-0_seq_length-90_num_layers-1/fold1/seed111');
+    assert.equal(expanded.runs[895].config.num_layers, 2);
+    assert.equal(expanded.runs[0].config.test_start_date, expanded.runs[0].config.train_start_date, 'held-out basins scored on their calibration period');
+    const plan = runCli(['study', 'plan', 'studies/appendix_b.yml', '--no-timing']);
+    assert.equal(plan.status, 0, plan.stderr);
+    assert.match(plan.stdout, /study appendix_b: 896 runs, 4-fold cross-validation \(fold sizes 132, 133, 133, 133\)/);
   });
 
   test('a misspelt axis, variant key, top-level key or bad value names its line', () => {
