@@ -19,7 +19,7 @@ import { replaceResultsFolder } from '../run/results-folder.js';
 import { csvField, csvNumber } from '../util/csv.js';
 import { isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/files.js';
+import { removeEmptyFolders, writeFileAtomic } from '../util/files.js';
 import { averageMembers } from './ensemble.js';
 import type { Predictions } from './results-files.js';
 import { type BasinSimulation, type BasinState, DayStatus, STATUS_NOTE, simulateContinuous, simulateWindows } from './simulate.js';
@@ -204,7 +204,6 @@ export function runPredict(options: PredictOptions): PredictSummary {
 
   const out = path.resolve(options.output);
   const parent = path.dirname(out);
-  mkdirSync(parent, { recursive: true });
   const counts: BasinCounts[] = [];
   const files = [...options.basins.map((b) => `${b}.csv`), SUMMARY_FILE, PREDICT_FILE];
   const first = runs[0].config;
@@ -230,25 +229,28 @@ export function runPredict(options: PredictOptions): PredictSummary {
     writeFileAtomic(path.join(staging, SUMMARY_FILE), summaryCsv(counts));
     writeFileAtomic(path.join(staging, PREDICT_FILE), `${JSON.stringify(record, null, 2)}\n`);
   };
-  // The files of the previous output (other basins, maybe) are this command's too: they are not kept aside.
-  const previous = existsSync(out) ? readRecord(out) : null;
-  const { notes } = withLock(
-    parent,
-    'predict',
-    () =>
-      replaceResultsFolder({
-        target: out,
-        ownEntries: [...new Set([...files, ...(previous?.files ?? [])])],
-        isOwnOutput: (folder) => readRecord(folder) !== null,
-        notOwnReason: `was not written by \`ealstm predict\` (it has no ${PREDICT_FILE})`,
-        describeOld: (folder) => {
-          const old = readRecord(folder);
-          return old ? `${old.start}..${old.end}, written ${old.written}` : null;
-        },
-        write,
-      }),
-    options.onNote,
-  );
+  const publish = () =>
+    replaceResultsFolder({
+      target: out,
+      // The files of the previous output (other basins, maybe) are this command's too: they are not kept aside.
+      ownEntries: [...new Set([...files, ...((existsSync(out) ? readRecord(out) : null)?.files ?? [])])],
+      isOwnOutput: (folder) => readRecord(folder) !== null,
+      notOwnReason: `was not written by \`ealstm predict\` (it has no ${PREDICT_FILE})`,
+      describeOld: (folder) => {
+        const old = readRecord(folder);
+        return old ? `${old.start}..${old.end}, written ${old.written}` : null;
+      },
+      write,
+    });
+  // The lock and the staging folder live in the output's parent; parents this call makes go again if it fails.
+  const firstCreated = mkdirSync(parent, { recursive: true });
+  let notes: string[];
+  try {
+    notes = withLock(parent, 'predict', publish, options.onNote).notes;
+  } catch (err) {
+    if (firstCreated) removeEmptyFolders(parent, firstCreated);
+    throw err;
+  }
   if (options.stateOut) {
     const state: SimulationStateFile = {
       format: STATE_FORMAT,
