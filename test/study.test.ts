@@ -74,6 +74,7 @@ describe('study file and plan', () => {
     assert.throws(() => loadStudy(writeStudy(`${base}axis:\n  seed: [1]\n`)), /study\.yml:3: unknown key 'axis' \(did you mean 'axes'\?\)/);
     assert.throws(() => loadStudy(writeStudy(`${base}axes:\n  model: [lstm, gru]\n`)), /study\.yml:4: key 'model': "gru"/);
     assert.throws(() => loadStudy(writeStudy(`${base}axes:\n  seed: [1, 1]\n`)), /study\.yml:4: axis 'seed' lists a value twice/);
+    assert.throws(() => loadStudy(writeStudy(`${base}variants:\n  a:\n    seed: 3\n`)), /study\.yml:5: 'seed' cannot be set by a variant/);
     const cli = runCli(['study', 'plan', writeStudy(`${base}axes:\n  hiden_size: [4]\n`)]);
     assert.equal(cli.status, 2);
     assert.match(cli.stderr, /^error: .*study\.yml:4: unknown config key 'hiden_size'/);

@@ -111,7 +111,11 @@ export function loadStudy(file: string, options: { outputDir?: string } = {}): S
     }
   };
   for (const [variant, changes] of Object.entries(study.variants ?? {})) {
-    for (const [key, value] of Object.entries(changes)) checkKey(['variants', variant], key, [value]);
+    for (const [key, value] of Object.entries(changes)) {
+      checkKey(['variants', variant], key, [value]);
+      // The seed is an axis (or the base config's); names and folders are set by the study.
+      if (['seed', 'experiment_name', 'run_root'].includes(key)) problems.push(`${lineOf(['variants', variant], key)}: '${key}' cannot be set by a variant`);
+    }
   }
   for (const [key, values] of Object.entries(study.axes ?? {})) {
     checkKey(['axes'], key, values);
