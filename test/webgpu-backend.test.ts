@@ -7,7 +7,9 @@ import { openBackend, resolveBackend } from '../src/compute/select.js';
 import { openWebGpuBackend } from '../src/compute/webgpu.js';
 import { loadConfig } from '../src/config/load.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
+import { RecurrentModel } from '../src/models/model.js';
 import { train } from '../src/training/trainer.js';
+import { Random } from '../src/util/random.js';
 import { abs64, assertClose, f64 } from './helpers/close.js';
 import { goldenSuite } from './helpers/golden-suite.js';
 import { rand32, rng } from './helpers/random.js';
@@ -195,6 +197,64 @@ describe('webgpu backend', { skip }, () => {
         }
       }
     });
+
+  it('buffers it allocated stay on the device: kernel results reach the host at toHost, host writes the device at hostWrote', () => {
+    const x = g.alloc(6);
+    const y = g.alloc(6);
+    assert.deepEqual([...x], [0, 0, 0, 0, 0, 0]);
+    x.set([1, 2, 3, 4, 5, 6]);
+    g.hostWrote(x);
+    g.axpy(6, 2, x, 0, y, 0);
+    assert.deepEqual([...y], [0, 0, 0, 0, 0, 0], 'not yet on the host');
+    g.toHost(y, 2, 2);
+    assert.deepEqual([...y], [0, 0, 6, 8, 0, 0], 'a range');
+    g.toHost(y);
+    assert.deepEqual([...y], [2, 4, 6, 8, 10, 12]);
+    g.fill(y, 1, 2, -1);
+    g.copy(3, y, 0, x, 3);
+    g.toHost(x);
+    assert.deepEqual([...x], [1, 2, 3, 2, -1, -1]);
+    assert.deepEqual([...y], [2, -1, -1, 8, 10, 12], 'fill keeps a current host copy current');
+    // Host arrays (not from alloc) mixed with resident ones: results land in the host array at once.
+    const host = new Float32Array(3);
+    g.copy(3, x, 1, host, 0);
+    assert.deepEqual([...host], [2, 3, 2]);
+  });
+
+  it('a forward and a backward cost a few round trips, however long the sequence (the activations stay on the device)', () => {
+    const roundTrips = (seq: number) => {
+      const model = new RecurrentModel(g, { kind: 'ealstm', dynamicInputs: 3, staticInputs: 2, hidden: 5, layers: 2 }, 0.2);
+      model.initialize(new Random(1), 3);
+      model.ensureCapacity(4, seq);
+      model.dynamicInput.set(rand32(seq * 4 * 3, rng(seq)));
+      model.staticInput.set(rand32(4 * 2, rng(seq + 1)));
+      const before = g.reads;
+      const out = model.forward(4, new Random(2));
+      const forwardReads = g.reads - before;
+      model.grads.fill(0);
+      model.backward(Float32Array.from(out.subarray(0, 4)), { inputGradients: true });
+      return [forwardReads, g.reads - before - forwardReads];
+    };
+    const short = roundTrips(3);
+    assert.deepEqual(roundTrips(40), short);
+    assert.ok(short[0] <= 3 && short[1] <= 5, `round trips per forward, backward: ${short}`);
+  });
+
+  it('a hot start (initial state from the last forward) gives what the reference backend gives', () => {
+    const run = (backend: typeof g | ReferenceBackend) => {
+      const model = new RecurrentModel(backend, { kind: 'lstm', dynamicInputs: 2, staticInputs: 3, hidden: 4, layers: 2 }, 0);
+      model.initialize(new Random(3), 3);
+      model.ensureCapacity(3, 7);
+      model.dynamicInput.set(rand32(7 * 3 * 2, rng(5)));
+      model.staticInput.set(rand32(3 * 3, rng(6)));
+      model.forward(3);
+      const state = model.finalStates();
+      model.dynamicInput.set(rand32(7 * 3 * 2, rng(7)));
+      return Array.from(model.forward(3, null, state).subarray(0, 3));
+    };
+    const want = run(new ReferenceBackend('float32'));
+    assertClose(run(g), f64(want), 'hot-start predictions');
+  });
 
   it('a short training and evaluation give the reference backend\'s losses and metrics within float32 noise', () => {
     const run = (backend: string) => {

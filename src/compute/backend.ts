@@ -14,6 +14,25 @@ export interface ComputeBackend {
   /** A zero-filled buffer of n elements in this backend's precision. */
   alloc(n: number): FloatArray;
 
+  /*
+   * Device residency. A backend may mirror the buffers it allocated on a device (webgpu): its kernels then work on
+   * the device copy and leave results there, and the host copy (the array alloc() returned) is brought up to date
+   * only at these coherence points. For backends computing in host memory they are no-ops. The model calls them
+   * wherever the host reads or writes a buffer that kernels also use, so one model serves every backend:
+   *   toHost(x[, off, n]):    the host is about to read (or partly rewrite) x: copy the device's results back.
+   *   hostWrote(x[, off, n]): the host has written x (the whole array, or the range): replace the device copy.
+   * Arrays that alloc() did not make are plain host memory for every backend (copied to and fro per call).
+   */
+  toHost(x: FloatArray, off?: number, n?: number): void;
+  hostWrote(x: FloatArray, off?: number, n?: number): void;
+
+  /** x[off .. off + n) = value. */
+  fill(x: FloatArray, off: number, n: number, value: number): void;
+  /** y[yOff .. yOff + n) = x[xOff .. xOff + n) (x and y distinct, or the ranges disjoint). */
+  copy(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void;
+  /** y[yOff + i] += alpha * x[xOff + i] for i < n. */
+  axpy(n: number, alpha: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void;
+
   /** C = alpha * op(A) * op(B) + beta * C, with op(X) = X or X^T; op(A) is m x k, op(B) is k x n. */
   gemm(
     transA: boolean,

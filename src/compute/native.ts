@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
+import { hostOps } from './host-ops.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -115,6 +116,13 @@ export class NativeBackend implements ComputeBackend {
     this.cellForward = addon.cellForward;
     this.cellBackward = addon.cellBackward;
   }
+
+  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
+  readonly toHost = hostOps.toHost;
+  readonly hostWrote = hostOps.hostWrote;
+  readonly fill = hostOps.fill;
+  readonly copy = hostOps.copy;
+  readonly axpy = hostOps.axpy;
 
   alloc(n: number): Float32Array {
     return new Float32Array(n);

@@ -1,4 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
+import { hostOps } from './host-ops.js';
 
 /**
  * Plain TypeScript kernels: the oracle every fast backend is tested against. With precision 'float64' it is
@@ -9,6 +10,13 @@ export class ReferenceBackend implements ComputeBackend {
   constructor(readonly precision: 'float32' | 'float64' = 'float64') {
     this.name = `reference-${precision === 'float64' ? 'f64' : 'f32'}`;
   }
+
+  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
+  readonly toHost = hostOps.toHost;
+  readonly hostWrote = hostOps.hostWrote;
+  readonly fill = hostOps.fill;
+  readonly copy = hostOps.copy;
+  readonly axpy = hostOps.axpy;
 
   alloc(n: number): FloatArray {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
+import { hostOps } from './host-ops.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
@@ -219,6 +220,13 @@ export class WasmBackend implements ComputeBackend {
   }
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
+  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
+  readonly toHost = hostOps.toHost;
+  readonly hostWrote = hostOps.hostWrote;
+  readonly fill = hostOps.fill;
+  readonly copy = hostOps.copy;
+  readonly axpy = hostOps.axpy;
+
   alloc(n: number): Float32Array {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`wasm backend: alloc(${n}) needs a non-negative integer`);
     const ptr = this.top;

@@ -3,15 +3,16 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { CELL_WORKGROUP, GEMM_TILE, MAX_GROUPS_PER_DIM, PARAM_WORDS } from './webgpu/kernels.js';
+import { hostOps } from './host-ops.js';
+import { CELL_WORKGROUP, GEMM_TILE, MAX_GROUPS_PER_DIM, PARAM_WORDS, VECTOR_AXPY, VECTOR_COPY, VECTOR_FILL } from './webgpu/kernels.js';
 import {
   type AdapterReport,
   CONTROL_SLOTS,
+  type DeviceMessage,
   DONE,
   FAILED,
   type InitData,
   type KernelName,
-  type KernelRequest,
   PENDING,
   STATUS,
   TEXT_BYTES,
@@ -24,16 +25,20 @@ import {
  * where it serves the tests. The GPU device lives on a device thread (./webgpu/device-worker.ts) because WebGPU
  * answers asynchronously while this interface is synchronous.
  *
- * This first version keeps the host-visible Float32Array contract of ComputeBackend: every call uploads its operands
- * into the device's work arena, runs one kernel and reads its outputs back. It is correct everywhere, and slow: the
- * GPU-resident design (weights, activations and data on the device, a training step in one command buffer) needs
- * the interface change described in the issue and is not done.
+ * Residency: every buffer alloc() returns has a device copy in one device arena, and the kernels work there, queued
+ * without waiting; the host copy is brought up to date only at the interface's coherence points (toHost, hostWrote),
+ * which the model calls where the host reads or writes. So the activations of a whole sequence stay on the GPU and a
+ * forward or backward pass costs a few round trips, not one per kernel. Arrays that alloc() did not make are copied
+ * into a scratch area per call (and their outputs read back at once), which keeps the plain ComputeBackend contract
+ * for them.
  */
 
-/** How long one request may take before the device thread is given up (lavapipe runs large kernels slowly). */
+/** How long one read may wait for the device thread (lavapipe runs large queues slowly). */
 const REQUEST_TIMEOUT_MS = 600_000;
 /** How long opening the adapter and device may take. */
 const OPEN_TIMEOUT_MS = 60_000;
+/** Alignment of buffers in the arena, in elements (256 bytes). */
+const ALIGN = 64;
 
 export interface WebGpuBackendOptions {
   /** Refuse software adapters (what 'auto' asks for: a CPU-emulated GPU is never faster than the CPU backends). */
@@ -52,14 +57,35 @@ function flatGrid(total: number, size: number): [number, number, number] {
   return [x, Math.ceil(groups / x), 1];
 }
 
+const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/** A buffer alloc() made: its place in the arena, and whether the device holds results the host has not seen. */
+interface Resident {
+  base: number;
+  length: number;
+  deviceNewer: boolean;
+}
+
+/** Host arrays of one call, staged in the scratch area above the residents; outputs are read back after the call. */
+class Scratch {
+  readonly outputs: { x: FloatArray; off: number; length: number; at: number }[] = [];
+  constructor(public top: number) {}
+}
+
 export class WebGpuBackend implements ComputeBackend {
   readonly name: string;
   readonly precision = 'float32' as const;
   private data: Float32Array;
   private dataChanged = true;
-  private readonly params = new Uint32Array(PARAM_WORDS);
-  private readonly floatBits = new Float32Array(this.params.buffer);
+  private readonly resident = new WeakMap<FloatArray, Resident>();
+  /** Arena elements handed out by alloc(). */
+  private top = 0;
+  /** Arena elements the device thread was asked to hold. */
+  private capacity = 0;
+  private readonly maxElements: number;
   private closed = false;
+  /** Round trips to the device thread so far (each read waits for all work posted before it). */
+  reads = 0;
 
   constructor(
     private readonly worker: Worker,
@@ -69,11 +95,19 @@ export class WebGpuBackend implements ComputeBackend {
     readonly adapter: AdapterReport,
   ) {
     this.name = adapter.software ? 'webgpu-software' : 'webgpu';
-    this.data = new Float32Array(new SharedArrayBuffer(1 << 20));
+    this.data = new Float32Array(new SharedArrayBuffer(1 << 16));
+    this.maxElements = Math.floor(adapter.maxBindingBytes / 4);
   }
 
+  /** A zero-filled host array with its zero-filled device copy. */
   alloc(n: number): Float32Array {
-    return new Float32Array(n);
+    const x = new Float32Array(n);
+    const base = this.top;
+    this.top = alignUp(base + n);
+    this.reserve(this.top);
+    if (n > 0) this.vector(VECTOR_FILL, n, 0, 0, base);
+    this.resident.set(x, { base, length: n, deviceNewer: false });
+    return x;
   }
 
   /** Stops the device thread. Idempotent. */
@@ -81,6 +115,39 @@ export class WebGpuBackend implements ComputeBackend {
     if (this.closed) return;
     this.closed = true;
     void this.worker.terminate();
+  }
+
+  toHost(x: FloatArray, off = 0, n = x.length - off): void {
+    const r = this.resident.get(x);
+    if (!r || !r.deviceNewer || n <= 0) return;
+    x.set(this.read(r.base + off, n), off);
+    if (off === 0 && n === r.length) r.deviceNewer = false;
+  }
+
+  hostWrote(x: FloatArray, off = 0, n = x.length - off): void {
+    const r = this.resident.get(x);
+    if (!r || n <= 0) return;
+    this.post({ type: 'write', at: r.base + off, data: Float32Array.from(x.subarray(off, off + n)) });
+    if (off === 0 && n === r.length) r.deviceNewer = false;
+  }
+
+  fill(x: FloatArray, off: number, n: number, value: number): void {
+    const r = this.resident.get(x);
+    if (!r) return hostOps.fill(x, off, n, value);
+    if (n <= 0) return;
+    // The host copy is filled too where it is current, so it stays current.
+    if (!r.deviceNewer) x.fill(value, off, off + n);
+    this.vector(VECTOR_FILL, n, value, 0, r.base + off);
+  }
+
+  copy(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void {
+    if (!this.resident.has(x) && !this.resident.has(y)) return hostOps.copy(n, x, xOff, y, yOff);
+    this.vectorOp(VECTOR_COPY, n, 0, x, xOff, y, yOff);
+  }
+
+  axpy(n: number, alpha: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void {
+    if (!this.resident.has(x) && !this.resident.has(y)) return hostOps.axpy(n, alpha, x, xOff, y, yOff);
+    this.vectorOp(VECTOR_AXPY, n, alpha, x, xOff, y, yOff);
   }
 
   gemm(
@@ -102,28 +169,20 @@ export class WebGpuBackend implements ComputeBackend {
     ldc: number,
   ): void {
     if (m === 0 || n === 0) return;
-    const aLen = extent(transA ? k : m, transA ? m : k, lda);
-    const bLen = extent(transB ? n : k, transB ? k : n, ldb);
-    const cLen = extent(m, n, ldc);
-    const aAt = 0;
-    const bAt = aLen;
-    const cAt = bAt + bLen;
-    const data = this.reserve(cAt + cLen);
-    data.set(a.subarray(aOff, aOff + aLen), aAt);
-    data.set(b.subarray(bOff, bOff + bLen), bAt);
-    if (beta !== 0) data.set(c.subarray(cOff, cOff + cLen), cAt);
-    const p = this.params;
-    p.fill(0);
-    p.set([m, n, k, transA ? 1 : 0, transB ? 1 : 0, lda, ldb, ldc, aAt, bAt, cAt]);
-    this.floatBits[11] = alpha;
-    this.floatBits[12] = beta;
     const columnGroups = Math.ceil(n / GEMM_TILE);
     if (columnGroups > MAX_GROUPS_PER_DIM) throw new RangeError(`webgpu gemm: n = ${n} columns exceed the grid limit`);
+    const scratch = new Scratch(this.top);
+    const aAt = this.operand(scratch, a, aOff, extent(transA ? k : m, transA ? m : k, lda), false);
+    const bAt = this.operand(scratch, b, bOff, extent(transB ? n : k, transB ? k : n, ldb), false);
+    const cAt = this.operand(scratch, c, cOff, extent(m, n, ldc), true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([m, n, k, transA ? 1 : 0, transB ? 1 : 0, lda, ldb, ldc, aAt, bAt, cAt]);
+    const bits = new Float32Array(params.buffer);
+    bits[11] = alpha;
+    bits[12] = beta;
     const rowGroups = Math.ceil(m / GEMM_TILE);
     const y = Math.min(rowGroups, MAX_GROUPS_PER_DIM);
-    this.run('gemm', [columnGroups, y, Math.ceil(rowGroups / y)], cAt + cLen, cAt, cLen);
-    // Only the n columns of each row are results (the gaps between rows were not uploaded when beta = 0).
-    for (let i = 0; i < m; i++) c.set(this.data.subarray(cAt + i * ldc, cAt + i * ldc + n), cOff + i * ldc);
+    this.kernel('gemm', params, [columnGroups, y, Math.ceil(rowGroups / y)], scratch);
   }
 
   cellForward(
@@ -141,24 +200,15 @@ export class WebGpuBackend implements ComputeBackend {
   ): void {
     const state = batch * hidden;
     if (state === 0) return;
-    const gateLen = batch * (inputGate ? 3 : 4) * hidden;
-    // Inputs first, outputs last, so one contiguous range comes back: [inputGate?, cPrev | gates, c, h].
-    const igAt = 0;
-    const cPrevAt = inputGate ? state : 0;
-    const gatesAt = cPrevAt + state;
-    const cAt = gatesAt + gateLen;
-    const hAt = cAt + state;
-    const data = this.reserve(hAt + state);
-    if (inputGate) data.set(inputGate.subarray(0, state), igAt);
-    data.set(cPrev.subarray(cPrevOff, cPrevOff + state), cPrevAt);
-    data.set(gates.subarray(gatesOff, gatesOff + gateLen), gatesAt);
-    const p = this.params;
-    p.fill(0);
-    p.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, hAt]);
-    this.run('cellForward', flatGrid(state, CELL_WORKGROUP), hAt + state, gatesAt, hAt + state - gatesAt);
-    gates.set(this.data.subarray(gatesAt, gatesAt + gateLen), gatesOff);
-    c.set(this.data.subarray(cAt, cAt + state), cOff);
-    h.set(this.data.subarray(hAt, hAt + state), hOff);
+    const scratch = new Scratch(this.top);
+    const gatesAt = this.operand(scratch, gates, gatesOff, batch * (inputGate ? 3 : 4) * hidden, true);
+    const igAt = inputGate ? this.operand(scratch, inputGate, 0, state, false) : 0;
+    const cPrevAt = this.operand(scratch, cPrev, cPrevOff, state, false);
+    const cAt = this.operand(scratch, c, cOff, state, true);
+    const hAt = this.operand(scratch, h, hOff, state, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, hAt]);
+    this.kernel('cellForward', params, flatGrid(state, CELL_WORKGROUP), scratch);
   }
 
   cellBackward(
@@ -180,61 +230,95 @@ export class WebGpuBackend implements ComputeBackend {
     const state = batch * hidden;
     if (state === 0) return;
     const gateLen = batch * (inputGate ? 3 : 4) * hidden;
-    // [gates, inputGate?, cPrev, c, dh | dc, dGates, dInputGate?]: everything from dc on comes back (the EA-LSTM's
-    // input-gate gradient goes to a scratch slot when the caller wants none).
-    const gatesAt = 0;
-    const igAt = gateLen;
-    const cPrevAt = igAt + (inputGate ? state : 0);
-    const cAt = cPrevAt + state;
-    const dhAt = cAt + state;
-    const dcAt = dhAt + state;
-    const dGatesAt = dcAt + state;
-    const digAt = dGatesAt + gateLen;
-    const end = digAt + (inputGate ? state : 0);
-    const data = this.reserve(end);
-    data.set(gates.subarray(gatesOff, gatesOff + gateLen), gatesAt);
-    if (inputGate) data.set(inputGate.subarray(0, state), igAt);
-    data.set(cPrev.subarray(cPrevOff, cPrevOff + state), cPrevAt);
-    data.set(c.subarray(cOff, cOff + state), cAt);
-    data.set(dh.subarray(0, state), dhAt);
-    data.set(dc.subarray(0, state), dcAt);
-    if (inputGate) {
-      if (dInputGate) data.set(dInputGate.subarray(0, state), digAt);
-      else data.fill(0, digAt, end);
-    }
-    const p = this.params;
-    p.fill(0);
-    p.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, dhAt, dcAt, dGatesAt, digAt]);
-    this.run('cellBackward', flatGrid(state, CELL_WORKGROUP), end, dcAt, end - dcAt);
-    dc.set(this.data.subarray(dcAt, dcAt + state));
-    dGates.set(this.data.subarray(dGatesAt, dGatesAt + gateLen), dGatesOff);
-    if (inputGate && dInputGate) dInputGate.set(this.data.subarray(digAt, digAt + state));
+    const scratch = new Scratch(this.top);
+    const gatesAt = this.operand(scratch, gates, gatesOff, gateLen, false);
+    const igAt = inputGate ? this.operand(scratch, inputGate, 0, state, false) : 0;
+    const cPrevAt = this.operand(scratch, cPrev, cPrevOff, state, false);
+    const cAt = this.operand(scratch, c, cOff, state, false);
+    const dhAt = this.operand(scratch, dh, 0, state, false);
+    const dcAt = this.operand(scratch, dc, 0, state, true);
+    const dGatesAt = this.operand(scratch, dGates, dGatesOff, gateLen, true);
+    // Without a dInputGate target the EA-LSTM's input-gate gradient goes to a zeroed scratch slot.
+    const digAt = !inputGate ? 0 : dInputGate ? this.operand(scratch, dInputGate, 0, state, true) : this.operand(scratch, new Float32Array(state), 0, state, false);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, dhAt, dcAt, dGatesAt, digAt]);
+    this.kernel('cellBackward', params, flatGrid(state, CELL_WORKGROUP), scratch);
   }
 
-  /** The shared data buffer, grown (by doubling) to hold n elements. */
-  private reserve(n: number): Float32Array {
+  /** copy / axpy with x or y (or both) resident. */
+  private vectorOp(mode: number, n: number, alpha: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n, false);
+    const yAt = this.operand(scratch, y, yOff, n, true);
+    this.vector(mode, n, alpha, xAt, yAt, scratch);
+  }
+
+  private vector(mode: number, n: number, alpha: number, xAt: number, yAt: number, scratch?: Scratch): void {
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([mode, n, xAt, yAt]);
+    new Float32Array(params.buffer)[4] = alpha;
+    this.kernel('vector', params, flatGrid(n, CELL_WORKGROUP), scratch);
+  }
+
+  /**
+   * The arena offset of an operand. A resident array is used in place (an output then marks its device copy the
+   * newer); a host array is staged in the scratch area, and read back after the call when it is an output.
+   */
+  private operand(scratch: Scratch, x: FloatArray, off: number, length: number, output: boolean): number {
+    const r = this.resident.get(x);
+    if (r) {
+      if (output) r.deviceNewer = true;
+      return r.base + off;
+    }
+    const at = scratch.top;
+    scratch.top = alignUp(at + length);
+    this.reserve(scratch.top);
+    if (length > 0) this.post({ type: 'write', at, data: Float32Array.from(x.subarray(off, off + length)) });
+    if (output) scratch.outputs.push({ x, off, length, at });
+    return at;
+  }
+
+  private kernel(kernel: KernelName, params: Uint32Array, grid: [number, number, number], scratch?: Scratch): void {
+    this.post({ type: 'kernel', kernel, params, grid });
+    for (const out of scratch?.outputs ?? []) out.x.set(this.read(out.at, out.length), out.off);
+  }
+
+  /** Asks the device thread to hold `elements` arena elements (it grows by doubling). */
+  private reserve(elements: number): void {
+    if (elements <= this.capacity) return;
+    if (elements > this.maxElements) {
+      throw new Error(`webgpu: ${((elements * 4) / 2 ** 20).toFixed(0)} MiB of GPU buffers needed, more than this adapter binds at once (${(this.adapter.maxBindingBytes / 2 ** 20).toFixed(0)} MiB)`);
+    }
+    this.capacity = Math.min(this.maxElements, Math.max(elements, this.capacity * 2));
+    this.post({ type: 'reserve', elements: this.capacity });
+  }
+
+  private post(message: DeviceMessage): void {
+    if (this.closed) throw new Error('the webgpu backend is closed');
+    this.worker.postMessage(message);
+  }
+
+  /** arena[from, from + n) as a view of the shared data buffer (valid until the next read), after all work posted. */
+  private read(from: number, n: number): Float32Array {
     if (this.data.length < n) {
       let size = this.data.length * 2;
       while (size < n) size *= 2;
       this.data = new Float32Array(new SharedArrayBuffer(size * 4));
       this.dataChanged = true;
     }
-    return this.data;
-  }
-
-  /** Runs one kernel on the device thread and waits for it (see webgpu/protocol.ts). */
-  private run(kernel: KernelName, grid: [number, number, number], upload: number, readFrom: number, readLength: number): void {
-    if (this.closed) throw new Error('the webgpu backend is closed');
-    const request: KernelRequest = { kernel, params: this.params, grid, upload, readFrom, readLength };
-    if (this.dataChanged) request.data = this.data.buffer as SharedArrayBuffer;
+    const message: DeviceMessage = { type: 'read', from, length: n };
+    if (this.dataChanged) message.data = this.data.buffer as SharedArrayBuffer;
     this.dataChanged = false;
     Atomics.store(this.control, STATUS, PENDING);
-    this.worker.postMessage(request);
+    this.reads++;
+    this.post(message);
     if (Atomics.wait(this.control, STATUS, PENDING, REQUEST_TIMEOUT_MS) === 'timed-out') {
       this.close();
-      throw new Error(`webgpu: the device thread did not finish ${kernel} within ${REQUEST_TIMEOUT_MS / 1000} s`);
+      throw new Error(`webgpu: the device thread did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
     }
     if (Atomics.load(this.control, STATUS) === FAILED) throw new Error(`webgpu: ${readText(this.control, this.text)}`);
+    return this.data.subarray(0, n);
   }
 }
 

@@ -128,6 +128,7 @@ export class RecurrentModel {
   /** The EA-LSTM's input gate of the last forward, [capacity, H]. */
   get inputGate(): FloatArray {
     if (!this.inputGateLayer) throw new Error('the LSTM has no per-sequence input gate (only the EA-LSTM has)');
+    this.backend.toHost(this.inputGateLayer.gate);
     return this.inputGateLayer.gate;
   }
 
@@ -140,6 +141,11 @@ export class RecurrentModel {
   forward(n: number, dropoutRng: Random | null = null, initialState: LayerState[] | null = null): FloatArray {
     if (n > this.capacity) throw new Error(`batch ${n} exceeds the allocated capacity ${this.capacity}`);
     this.batchSize = n;
+    // The host has written the inputs and (initialization, a checkpoint, the optimizer) the parameters.
+    const be = this.backend;
+    be.hostWrote(this.params);
+    be.hostWrote(this.dynamicInput);
+    be.hostWrote(this.staticInput);
     const gateLayer = this.inputGateLayer;
     gateLayer?.forward(n, this.staticInput);
     const constantInput = this.spec.kind === 'lstm' && this.spec.staticInputs > 0 ? this.staticInput : null;
@@ -165,6 +171,9 @@ export class RecurrentModel {
   /** Last hidden and cell state of the top layer in the last forward ([n, H] each, at the returned offset). */
   lastState(): { h: FloatArray; c: FloatArray; offset: number } {
     const top = this.top;
+    const size = this.batchSize * this.spec.hidden;
+    this.backend.toHost(top.hiddens, top.lastOffset, size);
+    this.backend.toHost(top.cells, top.lastOffset, size);
     return { h: top.hiddens, c: top.cells, offset: top.lastOffset };
   }
 
@@ -176,6 +185,8 @@ export class RecurrentModel {
     const size = this.batchSize * this.spec.hidden;
     return this.recurrent.map((layer) => {
       const at = layer.lastOffset;
+      this.backend.toHost(layer.hiddens, at, size);
+      this.backend.toHost(layer.cells, at, size);
       return { h: layer.hiddens.slice(at, at + size), c: layer.cells.slice(at, at + size), offset: 0 };
     });
   }
@@ -190,6 +201,9 @@ export class RecurrentModel {
     const dDropped = this.head.backward(n, dOutput);
     const stateSize = n * this.spec.hidden;
     this.dropout.backward(stateSize, dDropped, this.top.dLastHidden);
+    // The head added its gradients on the host (to the caller's, zeroed or accumulating); the rest runs on the backend.
+    const be = this.backend;
+    be.hostWrote(this.grads);
     // Down the stack: layer l's input gradient is dL/dh_t of layer l - 1 at every step; only the top gets dL/dh_T.
     for (let l = this.recurrent.length - 1; l >= 1; l--) {
       this.recurrent[l].backward({
@@ -198,7 +212,7 @@ export class RecurrentModel {
         constantInputGrad: null,
         inputGateGrad: null,
       });
-      this.recurrent[l - 1].dLastHidden.fill(0, 0, stateSize);
+      be.fill(this.recurrent[l - 1].dLastHidden, 0, stateSize, 0);
     }
     const gateLayer = this.inputGateLayer;
     this.recurrent[0].backward({
@@ -208,5 +222,10 @@ export class RecurrentModel {
       inputGateGrad: gateLayer ? gateLayer.dGate : null,
     });
     gateLayer?.backward(n, this.staticInput, wantInputs ? this.staticInputGrad : null);
+    be.toHost(this.grads);
+    if (wantInputs) {
+      be.toHost(this.dynamicInputGrad);
+      be.toHost(this.staticInputGrad);
+    }
   }
 }

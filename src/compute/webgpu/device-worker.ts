@@ -7,15 +7,15 @@
  * used are described by the small interfaces below.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CELL_BACKWARD_WGSL, CELL_FORWARD_WGSL, GEMM_WGSL, PARAM_WORDS } from './kernels.js';
+import { CELL_BACKWARD_WGSL, CELL_FORWARD_WGSL, GEMM_WGSL, PARAM_WORDS, VECTOR_WGSL } from './kernels.js';
 import {
   type AdapterReport,
   CONTROL_SLOTS,
   DONE,
   FAILED,
+  type DeviceMessage,
   type InitData,
   type KernelName,
-  type KernelRequest,
   STATUS,
   TEXT_BYTES,
   TEXT_LENGTH,
@@ -47,6 +47,7 @@ interface GpuPass {
 }
 interface GpuEncoder {
   beginComputePass(): GpuPass;
+  clearBuffer(buffer: GpuBuffer, offset: number, size: number): void;
   copyBufferToBuffer(src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, size: number): void;
   finish(): unknown;
 }
@@ -63,6 +64,7 @@ interface GpuDevice {
   pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
   popErrorScope(): Promise<{ message: string } | null>;
   readonly lost: Promise<{ message: string }>;
+  onuncapturederror: ((event: { error: { message: string } }) => void) | null;
 }
 interface GpuAdapter {
   readonly info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean; type?: string };
@@ -96,72 +98,115 @@ function isSoftware(info: GpuAdapter['info']): boolean {
 }
 
 class Device {
-  private work: GpuBuffer | null = null;
+  /** Every buffer the backend allocated, at the offsets its main thread assigned, plus a scratch area above them. */
+  private arena: GpuBuffer;
   private readback: GpuBuffer | null = null;
   private readonly uniform: GpuBuffer;
   private readonly pipelines: Record<KernelName, GpuPipeline>;
+  private groups = new Map<KernelName, unknown>();
   private data: Float32Array<ArrayBufferLike> = new Float32Array(0);
-  private lost: string | null = null;
+  /** The first failure of asynchronous work, reported at the next read. */
+  private failure: string | null = null;
 
   constructor(
     private readonly device: GpuDevice,
     private readonly maxBinding: number,
   ) {
     this.uniform = device.createBuffer({ size: PARAM_WORDS * 4, usage: UNIFORM | COPY_DST });
+    this.arena = device.createBuffer({ size: 1 << 16, usage: STORAGE | COPY_SRC | COPY_DST });
     const pipeline = (code: string) =>
       device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-    this.pipelines = { gemm: pipeline(GEMM_WGSL), cellForward: pipeline(CELL_FORWARD_WGSL), cellBackward: pipeline(CELL_BACKWARD_WGSL) };
+    this.pipelines = {
+      gemm: pipeline(GEMM_WGSL),
+      cellForward: pipeline(CELL_FORWARD_WGSL),
+      cellBackward: pipeline(CELL_BACKWARD_WGSL),
+      vector: pipeline(VECTOR_WGSL),
+    };
+    device.onuncapturederror = (event) => {
+      this.failure ??= `GPU error: ${event.error.message}`;
+    };
     void device.lost.then((info) => {
-      this.lost = info.message || 'device lost';
+      this.failure ??= `the GPU device was lost: ${info.message || 'no reason given'}`;
     });
   }
 
-  /** A buffer of at least `bytes` (grown by doubling), replacing `current` when too small. */
-  private grow(current: GpuBuffer | null, bytes: number, usage: number): GpuBuffer {
-    if (current && current.size >= bytes) return current;
-    current?.destroy();
-    let size = Math.max(current ? current.size * 2 : 1 << 16, bytes);
-    size = Math.ceil(size / 16) * 16;
-    return this.device.createBuffer({ size, usage });
-  }
-
-  async run(req: KernelRequest): Promise<void> {
-    if (this.lost) throw new Error(`the GPU device was lost: ${this.lost}`);
-    if (req.data) this.data = new Float32Array(req.data);
-    const bytes = req.upload * 4;
-    if (bytes > this.maxBinding) {
-      throw new Error(`a kernel's operands take ${bytes} bytes, more than this adapter binds at once (${this.maxBinding})`);
+  /** Runs one message; failures of the asynchronous ones are kept for the next read. */
+  handle(message: DeviceMessage): void {
+    if (message.type === 'read') {
+      this.read(message).then(
+        () => signal(DONE),
+        (e: unknown) => signal(FAILED, this.failure ?? errorText(e)),
+      );
+      return;
     }
-    const work = (this.work = this.grow(this.work, Math.max(bytes, 16), STORAGE | COPY_SRC | COPY_DST));
-    const readback = (this.readback = this.grow(this.readback, Math.max(req.readLength * 4, 16), MAP_READ | COPY_DST));
+    if (this.failure) return;
+    try {
+      if (message.type === 'reserve') this.reserve(message.elements);
+      else if (message.type === 'write') this.device.queue.writeBuffer(this.arena, message.at * 4, message.data);
+      else this.dispatch(message.kernel, message.params, message.grid);
+    } catch (e) {
+      this.failure = errorText(e);
+    }
+  }
+
+  private reserve(elements: number): void {
+    const bytes = Math.ceil((elements * 4) / 256) * 256;
+    if (bytes <= this.arena.size) return;
+    if (bytes > this.maxBinding) {
+      throw new Error(`the model needs ${(bytes / 2 ** 20).toFixed(0)} MiB of GPU buffers, more than this adapter binds at once (${(this.maxBinding / 2 ** 20).toFixed(0)} MiB)`);
+    }
+    const size = Math.min(this.maxBinding, Math.max(bytes, this.arena.size * 2));
+    const grown = this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.arena, 0, grown, 0, this.arena.size);
+    this.device.queue.submit([encoder.finish()]);
+    this.arena.destroy();
+    this.arena = grown;
+    this.groups.clear();
+  }
+
+  private dispatch(kernel: KernelName, params: Uint32Array, grid: [number, number, number]): void {
     const device = this.device;
-    device.pushErrorScope('validation');
-    // Dawn copies from the view at once; a plain copy keeps SharedArrayBuffer views out of the bindings.
-    device.queue.writeBuffer(work, 0, this.data.slice(0, req.upload));
-    device.queue.writeBuffer(this.uniform, 0, req.params);
-    const pipeline = this.pipelines[req.kernel];
-    const group = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.uniform } },
-        { binding: 1, resource: { buffer: work } },
-      ],
-    });
+    // Each dispatch is its own submission: the queue orders it after the parameter write just before it.
+    device.queue.writeBuffer(this.uniform, 0, params);
+    const pipeline = this.pipelines[kernel];
+    let group = this.groups.get(kernel);
+    if (!group) {
+      group = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: this.uniform } },
+          { binding: 1, resource: { buffer: this.arena } },
+        ],
+      });
+      this.groups.set(kernel, group);
+    }
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...req.grid);
+    pass.dispatchWorkgroups(...grid);
     pass.end();
-    if (req.readLength > 0) encoder.copyBufferToBuffer(work, req.readFrom * 4, readback, 0, req.readLength * 4);
     device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`GPU validation error in ${req.kernel}: ${error.message}`);
-    if (req.readLength > 0) {
-      await readback.mapAsync(MAP_MODE_READ, 0, req.readLength * 4);
-      this.data.set(new Float32Array(readback.getMappedRange(0, req.readLength * 4)), req.readFrom);
-      readback.unmap();
+  }
+
+  private async read(message: Extract<DeviceMessage, { type: 'read' }>): Promise<void> {
+    if (message.data) this.data = new Float32Array(message.data);
+    if (this.failure) throw new Error(this.failure);
+    const bytes = message.length * 4;
+    if (bytes === 0) return;
+    if (!this.readback || this.readback.size < bytes) {
+      this.readback?.destroy();
+      this.readback = this.device.createBuffer({ size: Math.ceil(Math.max(bytes, this.readback ? this.readback.size * 2 : 1 << 16) / 256) * 256, usage: MAP_READ | COPY_DST });
     }
+    const readback = this.readback;
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.arena, message.from * 4, readback, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(MAP_MODE_READ, 0, bytes);
+    this.data.set(new Float32Array(readback.getMappedRange(0, bytes)));
+    readback.unmap();
+    if (this.failure) throw new Error(this.failure);
   }
 }
 
@@ -171,7 +216,7 @@ class Device {
  */
 const held: unknown[] = [];
 
-async function open(): Promise<Device> {
+async function open(): Promise<void> {
   const { create, globals } = (await import(init.webgpuUrl)) as WebGpuModule;
   Object.assign(globalThis, globals);
   const gpu = create([]);
@@ -189,25 +234,18 @@ async function open(): Promise<Device> {
     device: info.device,
     description: info.description,
     software: isSoftware(info),
-    maxStorageBufferBindingSize,
+    maxBindingBytes: Math.min(maxStorageBufferBindingSize, maxBufferSize),
   };
   device.pushErrorScope('validation');
-  const opened = new Device(device, Math.min(maxStorageBufferBindingSize, maxBufferSize));
+  current = new Device(device, report.maxBindingBytes);
   const error = await device.popErrorScope();
   if (error) throw new Error(`the kernels do not compile on this adapter: ${error.message}`);
   signal(DONE, JSON.stringify(report));
-  return opened;
 }
 
-const ready = open();
-ready.catch((e: unknown) => signal(FAILED, errorText(e)));
+/** The open device; the main thread posts work only after open() has signalled. */
+let current: Device | null = null;
+open().catch((e: unknown) => signal(FAILED, errorText(e)));
 
-// Requests run one at a time: the main thread sleeps until each is signalled.
-parentPort!.on('message', (req: KernelRequest) => {
-  ready
-    .then((device) => device.run(req))
-    .then(
-      () => signal(DONE),
-      (e: unknown) => signal(FAILED, errorText(e)),
-    );
-});
+// Messages are handled in the order they were posted; only `read` waits for the GPU (the main thread waits for it).
+parentPort!.on('message', (message: DeviceMessage) => current!.handle(message));

@@ -1,8 +1,8 @@
 /**
- * The WGSL kernels of the webgpu backend. Every kernel reads and writes one storage buffer, the work arena `W`,
- * at element offsets passed in a uniform block: the host packs a call's operands into the arena (today, once per
- * call; in a GPU-resident design the offsets would address buffers that stay on the device). Parameters are all
- * u32 (floats as their bits) so that one uniform layout of 16 words serves every kernel.
+ * The WGSL kernels of the webgpu backend. Every kernel reads and writes one storage buffer, the device arena `W`
+ * that holds every buffer the backend allocated (and a scratch area for host arrays passed in), at element offsets
+ * passed in a uniform block. Parameters are all u32 (floats as their bits) so that one uniform layout of 16 words
+ * serves every kernel.
  *
  * The numerics follow the reference backend (src/compute/reference.ts) operation by operation; tanh is computed
  * from exp(-2|x|) because some drivers' tanh returns NaN for large |x|.
@@ -141,5 +141,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let di = dcTotal * g;
   if (gateGiven) { W[P.p10 + idx] = W[P.p10 + idx] + di; } else { W[d0 + 3u * hidden + j] = di * i * (1.0 - i); }
   W[P.p8 + idx] = dcTotal * f;
+}
+`;
+
+/** Modes of the vector kernel. */
+export const VECTOR_FILL = 0;
+export const VECTOR_COPY = 1;
+export const VECTOR_AXPY = 2;
+
+/**
+ * Vector ops, one thread per element. Params: mode, n, xOff, yOff, alpha (bits):
+ * fill y = alpha; copy y = x; axpy y += alpha x.
+ */
+export const VECTOR_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  if (i >= P.p1) { return; }
+  let alpha = bitcast<f32>(P.p4);
+  if (P.p0 == ${VECTOR_FILL}u) {
+    W[P.p3 + i] = alpha;
+  } else if (P.p0 == ${VECTOR_COPY}u) {
+    W[P.p3 + i] = W[P.p2 + i];
+  } else {
+    W[P.p3 + i] = W[P.p3 + i] + alpha * W[P.p2 + i];
+  }
 }
 `;

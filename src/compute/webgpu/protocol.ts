@@ -1,8 +1,10 @@
 /**
  * How the webgpu backend's main thread and its device thread (./device-worker.ts) talk. WebGPU only answers
- * asynchronously (mapAsync, requestAdapter), while ComputeBackend is synchronous: the main thread posts a request,
- * then sleeps in Atomics.wait on the status slot until the device thread, which owns the GPU device and runs its own
- * event loop, has finished and copied the results into the shared data buffer.
+ * asynchronously (mapAsync, requestAdapter), while ComputeBackend is synchronous. The main thread posts its work as
+ * messages, in order, without waiting (the device thread encodes and submits each one as it arrives); it waits only
+ * to read results back (`read`): it then sleeps in Atomics.wait on the status slot until the device thread, which
+ * runs its own event loop, has copied them into the shared data buffer. A failure of earlier work is reported at
+ * that point (the first one is kept).
  */
 
 /** Slots of the shared Int32Array `control`. */
@@ -17,7 +19,7 @@ export const PENDING = 0;
 export const DONE = 1;
 export const FAILED = 2;
 
-export type KernelName = 'gemm' | 'cellForward' | 'cellBackward';
+export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector';
 
 export interface InitData {
   control: SharedArrayBuffer;
@@ -26,20 +28,16 @@ export interface InitData {
   webgpuUrl: string;
 }
 
-/**
- * One kernel run: upload data[0, upload) into the device's work arena, dispatch `kernel` with `params` over `grid`
- * workgroups, then copy arena[readFrom, readFrom + readLength) back into data at the same place.
- */
-export interface KernelRequest {
-  kernel: KernelName;
-  params: Uint32Array;
-  grid: [number, number, number];
-  upload: number;
-  readFrom: number;
-  readLength: number;
-  /** The data buffer when it changed since the last request (it grows). */
-  data?: SharedArrayBuffer;
-}
+/** Work for the device thread. Offsets and lengths count float32 elements of the device arena. */
+export type DeviceMessage =
+  /** Grow the arena to hold at least `elements` (keeping its contents). */
+  | { type: 'reserve'; elements: number }
+  /** Copy host data into the arena at `at`. */
+  | { type: 'write'; at: number; data: Float32Array }
+  /** Run a kernel over `grid` workgroups. */
+  | { type: 'kernel'; kernel: KernelName; params: Uint32Array; grid: [number, number, number] }
+  /** Copy arena[from, from + length) into the shared data buffer and signal (the one message waited for). */
+  | { type: 'read'; from: number; length: number; data?: SharedArrayBuffer };
 
 /** What the device thread reports after init (text buffer, JSON). */
 export interface AdapterReport {
@@ -49,5 +47,6 @@ export interface AdapterReport {
   description: string;
   /** True for a software rasteriser/compute adapter (lavapipe/llvmpipe, SwiftShader, WARP): 'auto' never picks one. */
   software: boolean;
-  maxStorageBufferBindingSize: number;
+  /** The largest arena one binding can hold, in bytes. */
+  maxBindingBytes: number;
 }

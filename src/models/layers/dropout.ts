@@ -28,6 +28,8 @@ export class Dropout {
     const out = this.output;
     const active = rng !== null && this.rate > 0;
     const keepScale = 1 / (1 - this.rate);
+    // The last hidden state comes to the host here (the mask is drawn on the host, in the order the seeds fix).
+    this.backend.toHost(input, inputOffset, count);
     for (let i = 0; i < count; i++) {
       mask[i] = active ? (rng!.uniform() >= this.rate ? keepScale : 0) : 1;
       out[i] = input[inputOffset + i] * mask[i];
@@ -39,5 +41,6 @@ export class Dropout {
   backward(count: number, dOutput: ArrayLike<number>, dInput: FloatArray): void {
     const mask = this.mask;
     for (let i = 0; i < count; i++) dInput[i] = dOutput[i] * mask[i];
+    this.backend.hostWrote(dInput, 0, count);
   }
 }

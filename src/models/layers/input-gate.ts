@@ -14,6 +14,8 @@ export class InputGateLayer {
    * in place into dL/d(pre-activation).
    */
   dGate!: FloatArray;
+  /** [capacity] ones: the bias gradient as a product (kept on the backend with the weights' gradient). */
+  private onesOverBatch!: FloatArray;
   private readonly weight: number; // weight_sh [S, H]
   private readonly bias: number; // bias_s [H]
 
@@ -31,6 +33,8 @@ export class InputGateLayer {
   ensureCapacity(batch: number): void {
     this.gate = this.backend.alloc(batch * this.hidden);
     this.dGate = this.backend.alloc(batch * this.hidden);
+    this.onesOverBatch = this.backend.alloc(batch);
+    this.backend.fill(this.onesOverBatch, 0, batch, 1);
   }
 
   /** staticInput: x_s, [n, S]. */
@@ -38,9 +42,14 @@ export class InputGateLayer {
     const { hidden: h, staticInputs: s } = this;
     const p = this.buffers.params;
     const ig = this.gate;
+    const be = this.backend;
+    // The sigmoid runs on the host, once per batch (the coherence points tell a device backend; see backend.ts).
     for (let b = 0; b < n; b++) for (let j = 0; j < h; j++) ig[b * h + j] = p[this.bias + j];
-    this.backend.gemm(false, false, n, h, s, 1, staticInput, 0, s, p, this.weight, h, 1, ig, 0, h);
+    be.hostWrote(ig, 0, n * h);
+    be.gemm(false, false, n, h, s, 1, staticInput, 0, s, p, this.weight, h, 1, ig, 0, h);
+    be.toHost(ig, 0, n * h);
     for (let i = 0; i < n * h; i++) ig[i] = 1 / (1 + Math.exp(-ig[i]));
+    be.hostWrote(ig, 0, n * h);
   }
 
   /** Adds the gradients of W_sh and b_s; writes dL/dx_s ([n, S]) into staticInputGrad when it is given. */
@@ -49,9 +58,12 @@ export class InputGateLayer {
     const { params: p, grads: gr } = this.buffers;
     const ig = this.gate;
     const dpre = this.dGate;
+    const be = this.backend;
+    be.toHost(dpre, 0, n * h);
     for (let i = 0; i < n * h; i++) dpre[i] *= ig[i] * (1 - ig[i]);
-    this.backend.gemm(true, false, s, h, n, 1, staticInput, 0, s, dpre, 0, h, 1, gr, this.weight, h);
-    for (let b = 0; b < n; b++) for (let j = 0; j < h; j++) gr[this.bias + j] += dpre[b * h + j];
+    be.hostWrote(dpre, 0, n * h);
+    be.gemm(true, false, s, h, n, 1, staticInput, 0, s, dpre, 0, h, 1, gr, this.weight, h);
+    be.gemm(false, false, 1, h, n, 1, this.onesOverBatch, 0, n, dpre, 0, h, 1, gr, this.bias, h);
     if (staticInputGrad) this.backend.gemm(false, true, n, s, h, 1, dpre, 0, h, p, this.weight, h, 0, staticInputGrad, 0, s);
   }
 }

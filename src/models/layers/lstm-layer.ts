@@ -71,8 +71,10 @@ export class LstmLayer {
   private dc!: FloatArray;
   /** dGates summed over time, [capacity, G]. */
   private dGateSum!: FloatArray;
-  /** [T] ones: the sum over time as a product. */
+  /** [T] ones: the sum over time (and the broadcast over time) as a product. */
   private onesOverTime!: FloatArray;
+  /** [capacity] ones: the sum over the batch (and the broadcast over the rows) as a product. */
+  private onesOverBatch!: FloatArray;
 
   constructor(
     private readonly backend: ComputeBackend,
@@ -100,7 +102,10 @@ export class LstmLayer {
     this.dLastHidden = be.alloc(batch * h);
     this.dc = be.alloc(batch * h);
     this.dGateSum = be.alloc(batch * g);
-    this.onesOverTime = be.alloc(seqLength).fill(1);
+    this.onesOverTime = be.alloc(seqLength);
+    be.fill(this.onesOverTime, 0, seqLength, 1);
+    this.onesOverBatch = be.alloc(batch);
+    be.fill(this.onesOverBatch, 0, batch, 1);
   }
 
   /**
@@ -128,28 +133,27 @@ export class LstmLayer {
     this.constantInput = constantInput;
     this.inputGate = inputGate;
 
+    // Everything below runs on the backend (no host loops), so a device backend keeps the whole sequence on the
+    // device: broadcasts and sums are products with a ones vector (exact: 1 * x), zeroing and copies are fill/copy.
     const constant = this.constant;
-    const bias = this.bias;
-    const biasHh = this.biasHh;
-    for (let b = 0; b < n; b++) {
-      for (let j = 0; j < g; j++) constant[b * g + j] = biasHh === null ? p[bias + j] : p[bias + j] + p[biasHh + j];
-    }
+    const ones = this.onesOverBatch;
+    be.gemm(false, false, n, g, 1, 1, ones, 0, 1, p, this.bias, g, 0, constant, 0, g);
+    if (this.biasHh !== null) be.gemm(false, false, n, g, 1, 1, ones, 0, 1, p, this.biasHh, g, 1, constant, 0, g);
     if (s > 0) be.gemm(false, false, n, g, s, 1, constantInput!, 0, s, p, this.weightIh + d * g, g, 1, constant, 0, g);
 
     const gates = this.gates;
     const step = n * g;
-    for (let i = 0; i < step; i++) gates[i] = constant[i];
-    for (let k = 1; k < t; k++) gates.copyWithin(k * step, 0, step);
+    be.gemm(false, false, t, step, 1, 1, this.onesOverTime, 0, 1, constant, 0, step, 0, gates, 0, step);
     be.gemm(false, false, t * n, g, d, 1, input, inputOffset, d, p, this.weightIh, g, 1, gates, 0, g);
 
     const hs = this.hiddens;
     const cs = this.cells;
     if (initialState) {
-      hs.set(initialState.h.subarray(initialState.offset, initialState.offset + n * h), 0);
-      cs.set(initialState.c.subarray(initialState.offset, initialState.offset + n * h), 0);
+      be.copy(n * h, initialState.h, initialState.offset, hs, 0);
+      be.copy(n * h, initialState.c, initialState.offset, cs, 0);
     } else {
-      hs.fill(0, 0, n * h);
-      cs.fill(0, 0, n * h);
+      be.fill(hs, 0, n * h, 0);
+      be.fill(cs, 0, n * h, 0);
     }
     // h_0 W_hh is zero from the zero state, so that product is skipped then (as before hot starts existed).
     for (let k = 0; k < t; k++) {
@@ -185,14 +189,14 @@ export class LstmLayer {
     const dc = this.dc;
     const dGates = this.dGates;
 
-    dc.fill(0, 0, n * h);
+    be.fill(dc, 0, n * h, 0);
     const dig = this.inputGate ? targets.inputGateGrad : null;
-    dig?.fill(0, 0, n * h);
+    if (dig) be.fill(dig, 0, n * h, 0);
     const step = n * g;
     const outputGrad = targets.outputGrad ?? null;
     const stateSize = n * h;
     for (let k = t - 1; k >= 0; k--) {
-      if (outputGrad) for (let i = 0; i < stateSize; i++) dh[i] += outputGrad[k * stateSize + i];
+      if (outputGrad) be.axpy(stateSize, 1, outputGrad, k * stateSize, dh, 0);
       be.cellBackward(n, h, this.gates, k * step, this.inputGate, this.cells, k * n * h, this.cells, (k + 1) * n * h, dh, dc, dGates, k * step, dig);
       if (k > 0) be.gemm(false, true, n, h, g, 1, dGates, k * step, g, p, this.weightHh, g, 0, dh, 0, h);
     }
@@ -203,9 +207,8 @@ export class LstmLayer {
     // Sum over time of dGates ([n, G]) for the biases and the per-sequence inputs.
     const sum = this.dGateSum;
     be.gemm(false, false, 1, step, t, 1, this.onesOverTime, 0, t, dGates, 0, step, 0, sum, 0, step);
-    const bias = this.bias;
-    for (let b = 0; b < n; b++) for (let j = 0; j < g; j++) gr[bias + j] += sum[b * g + j];
-    if (this.biasHh !== null) for (let j = 0; j < g; j++) gr[this.biasHh + j] = gr[bias + j];
+    be.gemm(false, false, 1, g, n, 1, this.onesOverBatch, 0, n, sum, 0, g, 1, gr, this.bias, g);
+    if (this.biasHh !== null) be.copy(g, gr, this.bias, gr, this.biasHh);
 
     if (s > 0) {
       const wConstant = this.weightIh + d * g;
