@@ -60,6 +60,12 @@ export function configFromNode(raw: unknown, root: Node | null, lineCounter: Lin
   validateDates(config, at);
   validateVariableLists(config, at);
   validateModelInputs(config, file);
+  if (config.missing_values.length > 0 && config.dataset !== 'generic') {
+    throw new InputError(
+      `${at('missing_values')}: key 'missing_values' is for dataset generic only; the ${config.dataset} readers use the` +
+        ' fixed missing-value rule (empty, NA, NaN, -999, -9999)',
+    );
+  }
   return config;
 }
 

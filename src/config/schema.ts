@@ -18,11 +18,16 @@ const learningRate = z.union([
 export const configSchema = z.strictObject({
   experiment_name: z.string().min(1).default('ealstm_run'),
   model: z.enum(['lstm', 'ealstm']).default('ealstm'),
-  /** A dataset registered in data/datasets.ts (camels_us, caravan); an unknown name is an error when data are loaded. */
+  /** A dataset registered in data/datasets.ts (camels_us, caravan, generic); an unknown name is an error when data are loaded. */
   dataset: z.string().min(1).default('camels_us'),
   data_dir: z.string().min(1),
   /** CAMELS-US forcing product (ignored for caravan); one, given as a name or a one-element list. */
   forcings: z.union([forcing, z.array(forcing).length(1, 'one forcing product at a time is supported')]).default('daymet'),
+  /**
+   * More texts or numbers that mean "missing" in the data files of `dataset: generic`, in addition to the fixed
+   * rule of util/missing.ts (empty, NA, NaN, -999, -9999), e.g. ['-99', 'M']. Only for dataset generic.
+   */
+  missing_values: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
   dynamic_inputs: z.array(z.string()).min(1),
   static_attributes: z.array(z.string()).default([]),
   target_variables: z.array(z.string()).length(1, 'exactly one target variable is supported'),

@@ -8,7 +8,7 @@ import { type AttributeTable, type MissingAttribute } from './types.js';
 import { InputError } from '../util/errors.js';
 import { DECIMAL_NUMBER, splitCsvLine } from '../util/csv.js';
 import { readTextFile } from '../util/files.js';
-import { isMissingCode, isMissingText } from '../util/missing.js';
+import { missingValueRule, type MissingValueRule } from '../util/missing.js';
 
 /** One parsed attribute file: its header and its rows by gauge id (trimmed, leading zeros kept). */
 export interface KeyedTable {
@@ -18,14 +18,16 @@ export interface KeyedTable {
 }
 
 /**
- * Reads a delimited attribute file whose column `idColumn` holds the gauge id. A row with another field count
- * than the header, a duplicated column or gauge id, and a last line cut short are errors naming the line.
+ * Reads a delimited attribute file whose column `idColumn` (null: the first column, whatever its name) holds the
+ * gauge id. A row with another field count than the header, a duplicated column or gauge id, and a last line cut
+ * short are errors naming the line.
  */
-export function readKeyedTable(file: string, delimiter: string, idColumn = 'gauge_id'): KeyedTable {
+export function readKeyedTable(file: string, delimiter: string, idColumn: string | null = 'gauge_id'): KeyedTable {
   const lines = readTextFile(file, 'attribute file').split('\n');
-  const header = splitCsvLine(lines[0].replace(/\r$/, ''), delimiter).map((h) => h.trim());
-  const idIndex = header.indexOf(idColumn);
+  const header = splitCsvLine(lines[0].replace(/^\uFEFF/, '').replace(/\r$/, ''), delimiter).map((h) => h.trim());
+  const idIndex = idColumn === null ? 0 : header.indexOf(idColumn);
   if (idIndex < 0) throw new InputError(`${file}: no '${idColumn}' column in the header`);
+  const idName = header[idIndex];
   const twice = header.find((h, j) => h !== '' && header.indexOf(h) !== j);
   if (twice !== undefined) throw new InputError(`${file}:1: column '${twice}' appears twice in the header`);
   const rows = new Map<string, string[]>();
@@ -43,7 +45,7 @@ export function readKeyedTable(file: string, delimiter: string, idColumn = 'gaug
       throw cutShortError(file, i + 1, last, previous[previous.length - 1]);
     }
     const id = fields[idIndex].trim();
-    if (rows.has(id)) throw new InputError(`${file}:${i + 1}: duplicate ${idColumn} '${id}'`);
+    if (rows.has(id)) throw new InputError(`${file}:${i + 1}: duplicate ${idName} '${id}'`);
     rows.set(id, fields);
     previous = fields;
   }
@@ -53,11 +55,17 @@ export function readKeyedTable(file: string, delimiter: string, idColumn = 'gaug
 
 /**
  * Picks the numeric columns `names` for `basins` (in the order given) out of `tables`. A column is taken from the
- * first table that has it. A missing value (util/missing.ts: empty, NA, NaN, -999, ...) gives NaN and is listed in
- * `missing`; any other non-numeric value, or one beyond the float64 range, is an InputError naming file, basin and
- * column, as are an unknown column (listing the files searched) and a basin missing from a table.
+ * first table that has it. A missing value (util/missing.ts: empty, NA, NaN, -999, ...; `rule` adds a dataset's
+ * declared codes) gives NaN and is listed in `missing`; any other non-numeric value, or one beyond the float64
+ * range, is an InputError naming file, basin and column, as are an unknown column (listing the files searched)
+ * and a basin missing from a table.
  */
-export function selectAttributes(tables: KeyedTable[], basins: string[], names: string[]): AttributeTable {
+export function selectAttributes(
+  tables: KeyedTable[],
+  basins: string[],
+  names: string[],
+  rule: MissingValueRule = missingValueRule([]),
+): AttributeTable {
   const values = new Float64Array(basins.length * names.length);
   const missing: MissingAttribute[] = [];
   names.forEach((name, j) => {
@@ -73,7 +81,7 @@ export function selectAttributes(tables: KeyedTable[], basins: string[], names: 
       if (!row) throw new InputError(`basin '${basin}' not found in attribute file ${table.file}`);
       const text = row[col].trim();
       let v = DECIMAL_NUMBER.test(text) ? Number(text) : Number.NaN;
-      if (isMissingText(text) || isMissingCode(v)) {
+      if (rule.isMissingText(text) || (!Number.isNaN(v) && rule.isMissingNumber(v))) {
         v = Number.NaN;
         missing.push({ basin, name, file: table.file, text });
       } else if (!Number.isFinite(v)) {

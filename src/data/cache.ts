@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkBasinId } from './camels-us.js';
 import { datasetReader } from './datasets.js';
-import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import { type AttributeTable, type BasinTimeSeries, type ReadOptions } from './types.js';
 import { writeFileAtomic } from '../util/files.js';
 import { warnOnce } from '../util/warnings.js';
 
@@ -23,6 +23,8 @@ export interface DatasetOptions {
   dataset: string;
   dataDir: string;
   forcing?: string;
+  /** The config's `missing_values` (dataset generic). */
+  missingValues?: readonly string[];
 }
 
 export interface CacheOptions extends DatasetOptions {
@@ -62,10 +64,15 @@ export function defaultCacheDir(): string {
   return path.join(os.homedir(), '.cache', 'ealstm');
 }
 
-/** Name of the cache folder for a dataset: dataset, variant (forcing) and a hash of the absolute dataDir. */
+/**
+ * Name of the cache folder for a dataset: dataset, variant (forcing) and a hash of the absolute dataDir and of the
+ * declared missing values, if any (they change the parsed values).
+ */
 export function cacheKey(options: DatasetOptions): string {
   const abs = path.resolve(options.dataDir);
-  const hash = createHash('sha256').update(abs).digest('hex').slice(0, 16);
+  const missing = readOptions(options).missingValues;
+  const hashed = missing.length > 0 ? `${abs}\0${JSON.stringify(missing)}` : abs;
+  const hash = createHash('sha256').update(hashed).digest('hex').slice(0, 16);
   const variant = datasetReader(options.dataset).variant(options.forcing);
   return `${options.dataset}${variant ? `-${variant}` : ''}-v${CACHE_VERSION}-${hash}`;
 }
@@ -79,7 +86,7 @@ export function basinSourceFiles(options: DatasetOptions, basin: string): string
 /** Parses a basin from its source files (no cache). */
 export function readBasin(options: DatasetOptions, basin: string): BasinTimeSeries {
   const reader = datasetReader(options.dataset);
-  return reader.readBasin(path.resolve(options.dataDir), basin, reader.variant(options.forcing));
+  return reader.readBasin(path.resolve(options.dataDir), basin, reader.variant(options.forcing), readOptions(options));
 }
 
 /**
@@ -87,7 +94,11 @@ export function readBasin(options: DatasetOptions, basin: string): BasinTimeSeri
  * listed in the table's `missing` (attribute-table.ts requireAllAttributes turns them into an error).
  */
 export function loadAttributes(options: DatasetOptions, basins: string[], names: string[]): AttributeTable {
-  return datasetReader(options.dataset).readAttributes(path.resolve(options.dataDir), basins, names);
+  return datasetReader(options.dataset).readAttributes(path.resolve(options.dataDir), basins, names, readOptions(options));
+}
+
+function readOptions(options: DatasetOptions): ReadOptions {
+  return { missingValues: options.missingValues ?? [] };
 }
 
 function fingerprint(files: string[]): SourceFingerprint[] {

@@ -5,12 +5,14 @@
  */
 import { camelsUsDataset } from './camels-us.js';
 import { caravanDataset } from './caravan.js';
+import { genericDataset } from './generic.js';
 import { type DatasetReader } from './types.js';
 import { InputError } from '../util/errors.js';
 
 const DATASETS = {
   camels_us: camelsUsDataset,
   caravan: caravanDataset,
+  generic: genericDataset,
 } satisfies Record<string, DatasetReader>;
 
 export type DatasetName = keyof typeof DATASETS;

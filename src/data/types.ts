@@ -31,6 +31,14 @@ export interface AttributeTable {
 }
 
 /**
+ * How the config says to read a dataset's files beyond its folder: `missingValues` are the config's
+ * `missing_values` (util/missing.ts missingValueRule; only the generic reader takes any).
+ */
+export interface ReadOptions {
+  missingValues: readonly string[];
+}
+
+/**
  * A dataset layout the tool can read: registered by name in data/datasets.ts. `variant` is the part of the data
  * the options select when a dataset has several (the CAMELS-US forcing product), '' otherwise; it is part of the
  * cache key and is passed back to the readers.
@@ -41,7 +49,7 @@ export interface DatasetReader {
   /** The source files a basin is parsed from (for the cache fingerprint); an InputError when one is missing. */
   basinFiles(dataDir: string, basin: string, variant: string): string[];
   /** Parses a basin's time series from its source files. */
-  readBasin(dataDir: string, basin: string, variant: string): BasinTimeSeries;
+  readBasin(dataDir: string, basin: string, variant: string, read: ReadOptions): BasinTimeSeries;
   /** Reads static attributes `names` of `basins` (missing cells are NaN and listed in `missing`). */
-  readAttributes(dataDir: string, basins: string[], names: string[]): AttributeTable;
+  readAttributes(dataDir: string, basins: string[], names: string[], read: ReadOptions): AttributeTable;
 }

@@ -30,3 +30,27 @@ export function isMissingCode(value: number): boolean {
 export function inputValue(value: number): number {
   return value === -999 || value === -9999 ? Number.NaN : value;
 }
+
+/**
+ * The missing-value rule of a dataset whose config declares more codes (`missing_values` of `dataset: generic`),
+ * merged with the rule above: a cell is missing when its text is a missing text, or equals (trimmed) a declared
+ * code, or is a number equal to -999, -9999 or a declared numeric code (so that a declared `-99` also matches
+ * `-99.0`).
+ */
+export interface MissingValueRule {
+  /** Whether a cell's trimmed text, before any number parsing, is a missing value. */
+  isMissingText(text: string): boolean;
+  /** Whether a number read from a data file is a missing-value code. */
+  isMissingNumber(value: number): boolean;
+}
+
+export function missingValueRule(declared: readonly string[]): MissingValueRule {
+  const texts = new Set(declared.map((d) => d.trim()));
+  const numbers = new Set(
+    declared.filter((d) => d.trim() !== '').map(Number).filter((v) => Number.isFinite(v)),
+  );
+  return {
+    isMissingText: (text) => isMissingText(text) || texts.has(text.trim()),
+    isMissingNumber: (value) => Number.isNaN(value) || isMissingCode(value) || numbers.has(value),
+  };
+}
