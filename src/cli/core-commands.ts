@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkExistingDir, checkWritableDir } from '../util/files.js';
 import { integerOption, periodOption } from './options.js';
 
-/** train, evaluate, demo. */
+/** train, finetune, evaluate, demo. */
 export function registerCoreCommands(program: Command): void {
   program
     .command('train')
@@ -19,6 +19,22 @@ export function registerCoreCommands(program: Command): void {
       }
       const { trainCommand } = await import('./train.js');
       trainCommand({ config: opts.config, runDir: opts.runDir, seed: opts.seed, resume: opts.resume, threads: opts.threads });
+    });
+
+  program
+    .command('finetune')
+    .description('train a new run that starts from a trained run\'s weights and scaler (config: the keys that change)')
+    .requiredOption('--from <dir>', 'the trained run to start from')
+    .requiredOption('--config <file>', 'YAML with the keys that change: basins, periods, epochs, learning_rate, finetune_modules, ...')
+    .option('--run-dir <dir>', 'run directory (default: <run_root>/<experiment_name>_seed<seed>_<time>)')
+    .option('--epoch <n>', 'epoch of the base run\'s weights (default: its last)', integerOption)
+    .option('--seed <n>', 'random seed (default: the base run\'s)', integerOption)
+    .option('--threads <n>', 'compute threads (overrides num_workers; 0: all cores)', integerOption)
+    .action(async (opts) => {
+      checkExistingDir(opts.from, '--from');
+      if (opts.runDir) checkWritableDir(opts.runDir, '--run-dir');
+      const { finetuneCommand } = await import('./finetune.js');
+      finetuneCommand({ from: opts.from, config: opts.config, runDir: opts.runDir, epoch: opts.epoch, seed: opts.seed, threads: opts.threads });
     });
 
   program

@@ -7,20 +7,26 @@ import { readTextFile } from '../util/files.js';
 import { warnOnce } from '../util/warnings.js';
 import { configSchema, type RunConfig } from './schema.js';
 
-const PATH_KEYS = ['data_dir', 'train_basin_file', 'test_basin_file', 'cache_dir', 'run_root'] as const;
+const PATH_KEYS = ['data_dir', 'train_basin_file', 'test_basin_file', 'cache_dir', 'run_root', 'base_run_dir'] as const;
 
 /** Reads, validates and resolves a YAML config; every problem names the file, line and key. */
-export function loadConfig(file: string): RunConfig {
-  return parseConfig(readTextFile(file, 'config'), file);
+export function loadConfig(file: string, defaults?: RunConfig): RunConfig {
+  return parseConfig(readTextFile(file, 'config'), file, process.cwd(), defaults);
 }
 
-export function parseConfig(text: string, file: string, baseDir = process.cwd()): RunConfig {
+/**
+ * With `defaults` (a resolved config, e.g. the base run of a fine-tuning), the file's keys override it and only
+ * what changes needs to be written, as in neuralhydrology's fine-tuning configs.
+ */
+export function parseConfig(text: string, file: string, baseDir = process.cwd(), defaults?: RunConfig): RunConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new InputError(`config ${file}: invalid YAML: ${doc.errors[0].message}`);
   }
-  return configFromNode(doc.toJS() ?? {}, doc.contents as Node | null, lineCounter, file, baseDir);
+  const raw: unknown = doc.toJS() ?? {};
+  const isMapping = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  return configFromNode(defaults && isMapping ? { ...defaults, ...raw } : raw, doc.contents as Node | null, lineCounter, file, baseDir);
 }
 
 /**

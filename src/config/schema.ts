@@ -57,6 +57,16 @@ export const configSchema = z.strictObject({
   num_workers: z.number().int().min(0).default(0),
   /** Folder under which `<experiment_name>_<seed>` run directories are created when --run-dir is not given. */
   run_root: z.string().default('runs'),
+  /**
+   * Fine-tuning (neuralhydrology's names): the run whose weights this run starts from, and the epoch of those weights
+   * (default: its last). `ealstm finetune --from` sets both.
+   */
+  base_run_dir: z.string().min(1).optional(),
+  base_epoch: positiveInt.optional(),
+  /** The parts trained when fine-tuning (models/modules.ts: head, input_gate, dynamic_gates, lstm, lstm_l1, ...); [] = all. */
+  finetune_modules: z.array(z.string()).default([]),
+  /** Fine-tuning normalises with the base run's scaler (as the model learned); true refits it on this run's training data. */
+  refit_scaler: z.boolean().default(false),
 });
 
 export type RunConfig = z.output<typeof configSchema>;

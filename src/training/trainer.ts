@@ -6,6 +6,7 @@ import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
 import { fitScaler, loadPeriod, modelAttributes, type NormalizedBasin, normalize, targetStd, trainingSamples } from '../data/dataset.js';
 import type { Scaler } from '../data/scaler.js';
+import type { ParamSlice } from '../models/layout.js';
 import type { RecurrentModel } from '../models/model.js';
 import { InputError } from '../util/errors.js';
 import { createModel } from '../models/create.js';
@@ -35,6 +36,7 @@ import {
   writeScaler,
   writeTrainLog,
 } from '../run/run-dir.js';
+import { baseRun, resolveBaseEpoch } from './base-run.js';
 import { trainStep } from './step.js';
 
 export interface TrainProgress {
@@ -73,6 +75,9 @@ interface TrainingSetup {
   samples: Int32Array;
   model: RecurrentModel;
   batchSize: number;
+  /** Fine-tuning: the weights the first epoch starts from, and the parameters kept fixed. */
+  initialWeights: string | null;
+  frozen: ParamSlice[];
 }
 
 /**
@@ -97,7 +102,7 @@ export function train(inputConfig: RunConfig | null, options: TrainOptions = {})
     if (lastCompleteEpoch(runDir) >= config.epochs) return { runDir, config, alreadyComplete: true };
   } else {
     if (!inputConfig) throw new InputError('train needs a config');
-    config = { ...inputConfig, seed: inputConfig.seed ?? Math.floor(Math.random() * 1e6) };
+    config = resolveBaseEpoch({ ...inputConfig, seed: inputConfig.seed ?? Math.floor(Math.random() * 1e6) });
     runDir = options.runDir ?? newRunDir(config);
     refuseExistingRun(runDir);
   }
@@ -149,7 +154,8 @@ function prepareTraining(config: RunConfig): TrainingSetup {
   // attributes, is an error before anything is written rather than after the training.
   modelAttributes(config, readBasinList(config.test_basin_file));
   const raw = loadPeriod(config, trainBasins, 'train');
-  const scaler = fitScaler(config, raw);
+  const base = baseRun(config);
+  const scaler = base?.scaler ?? fitScaler(config, raw);
   const basins = normalize(raw, scaler);
   for (const b of basins) {
     b.statics.forEach((v, j) => {
@@ -177,7 +183,7 @@ function prepareTraining(config: RunConfig): TrainingSetup {
       `the model does not fit in memory (hidden_size ${config.hidden_size}, batch_size ${batchSize}, seq_length ${config.seq_length}): ${err.message}`,
     );
   }
-  return { scaler, basins, stds, samples, model, batchSize };
+  return { scaler, basins, stds, samples, model, batchSize, initialWeights: base?.weights ?? null, frozen: base?.frozen ?? [] };
 }
 
 /** Trains epochs startEpoch..config.epochs, saving a checkpoint and the log after each. */
@@ -187,6 +193,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
   const sampleCount = samples.length / 2;
   const adam = new Adam(model.params.length);
   model.initialize(new Random(seed, Streams.init), config.initial_forget_bias);
+  if (setup.initialWeights) loadWeights(setup.initialWeights, model);
   let log: EpochLog[] = [];
   if (startEpoch > 1) {
     loadWeights(weightsFile(runDir, startEpoch - 1), model);
@@ -216,7 +223,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
         buffers.target[i] = basins[b].target[samples[2 * k + 1]];
         buffers.basinStd[i] = stds[b];
       }
-      const { loss } = trainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng);
+      const { loss } = trainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
       if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} in epoch ${epoch}, batch ${batch + 1}`);
       lossSum += loss;
       options.onBatch?.({
