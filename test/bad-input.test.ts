@@ -81,7 +81,7 @@ test('the target listed as a dynamic input is a warning, printed once to stderr'
 });
 
 test('an unknown dataset is an error listing the known ones, before anything is written', () => {
-  assertTrainFails({ dataset: 'camels_gb' }, /unknown dataset 'camels_gb' \(key 'dataset'; known: camels_us, caravan\)/);
+  assertTrainFails({ dataset: 'camels_gb' }, /unknown dataset 'camels_gb' \(key 'dataset'; known: camels_us, caravan, generic\)/);
 });
 
 test('an empty basin list is an error naming the file', () => {

@@ -648,8 +648,8 @@ test('cache: a read-only cache folder is one warning saying permission denied, a
 });
 
 test('datasets: one registry by name; an unknown name is an error listing the known ones', (t) => {
-  assert.deepEqual(datasetNames(), ['camels_us', 'caravan']);
-  throwsInput(() => datasetReader('camels_gb'), "unknown dataset 'camels_gb'", 'camels_us, caravan');
+  assert.deepEqual(datasetNames(), ['camels_us', 'caravan', 'generic']);
+  throwsInput(() => datasetReader('camels_gb'), "unknown dataset 'camels_gb'", 'camels_us, caravan, generic');
   throwsInput(() => datasetReader('toString'), "unknown dataset 'toString'");
   const cacheDir = tempDir(t, 'ealstm-cache-');
   throwsInput(() => loadBasinCached({ dataset: 'camels_gb', dataDir: demoDir, cacheDir }, '01022500'), "unknown dataset 'camels_gb'");
