@@ -181,6 +181,14 @@ function nanAttributeData(): string {
   return dir;
 }
 
+/** A small embedding and attributes CSV (6 basins) for `analyze embedding/silhouette`. */
+function writeEmbeddingInputs(F: Fixtures): void {
+  mkdirSync(path.dirname(F.embedding), { recursive: true });
+  const ids = ['01022500', '01142500', '02053200', '02297310', '02464000', '09999999'];
+  writeFileSync(F.embedding, `basin,c0,c1\n${ids.map((b, i) => `${b},${i % 3},${(i * 7) % 5}`).join('\n')}\n`);
+  writeFileSync(F.attributes, `basin,a,b\n${ids.map((b, i) => `${b},${(i * 5) % 4},${i}`).join('\n')}\n`);
+}
+
 function makeFixtures(): void {
   const F = master;
   mkdirSync(path.dirname(F.configs.tiny), { recursive: true });
@@ -220,10 +228,7 @@ function makeFixtures(): void {
   writeFileSync(predictions, predLines.join('\n'));
   writeFileSync(path.join(F.corrupt.metrics, 'test', 'metrics.csv'), 'basin,NSE\n01022500,1,2,3\n');
 
-  mkdirSync(path.dirname(F.embedding));
-  const ids = ['01022500', '01142500', '02053200', '02297310', '02464000', '09999999'];
-  writeFileSync(F.embedding, `basin,c0,c1\n${ids.map((b, i) => `${b},${i % 3},${(i * 7) % 5}`).join('\n')}\n`);
-  writeFileSync(F.attributes, `basin,a,b\n${ids.map((b, i) => `${b},${(i * 5) % 4},${i}`).join('\n')}\n`);
+  writeEmbeddingInputs(F);
   writeFileSync(F.badEmbedding, 'basin,c0,c1\n01022500,1,2\n01142500,x,3\n02053200,1\n');
 
   mkdirSync(path.dirname(F.study));
@@ -727,4 +732,15 @@ describe('internal errors and --debug', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^error: --run-dir .*nowhere: no such folder\nInputError: /);
   });
+});
+
+test('analyze embedding --output into a folder that does not exist yet creates it (was ENOENT from writeFileAtomic)', async () => {
+  const root = path.join(base, 'new-output');
+  const F = fixturesAt(root);
+  writeEmbeddingInputs(F);
+  const output = path.join(root, 'new', 'analysis');
+  const args = ['analyze', 'embedding', '--embedding', F.embedding, '--attributes', F.attributes, '--output', output, '--no-figures', '--k', '2..3', '--cluster-k', '2'];
+  const r = await runCli(args, { cwd: root });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(path.join(output, 'silhouette.csv')), r.stdout);
 });
