@@ -120,6 +120,13 @@ test('a lock held by this process refuses a second holder naming the pid; anothe
   assert.equal(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).pid, process.pid);
   taken.release();
   assert.ok(!existsSync(path.join(dir, LOCK_FILE)));
+
+  // Temporary files of killed writers are removed by the next holder; a live process's are not.
+  const leftovers = [`.ealstm.lock.${dead}.0a1b.tmp`, `.ealstm.lock.stale.${dead}.9f`, `.config.yml.${dead}.tmp`];
+  const live = `.train_log.jsonl.${process.ppid}.tmp`;
+  for (const name of [...leftovers, live, 'notes.txt']) writeFileSync(path.join(dir, name), 'x');
+  acquireLock(dir, 'evaluate').release();
+  assert.deepEqual(readdirSync(dir).sort(), [live, 'notes.txt'].sort());
 });
 
 test('two trains on one run directory: the second is refused naming the first; a killed holder leaves a stale lock that the next run takes over', async () => {

@@ -5,7 +5,7 @@
  * this host) is detected as stale and taken over, with a note.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
@@ -90,6 +90,7 @@ export function acquireLock(dir: string, purpose: string, onNote?: (note: string
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(draft, file);
+        removeLeftoverTemporaries(dir);
         return lockHandle(file, holder);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -141,6 +142,20 @@ function takeOverStale(file: string, stale: LockHolder): boolean {
     return false;
   } finally {
     rmSync(aside, { force: true });
+  }
+}
+
+/**
+ * Temporary files this tool names with the writer's pid: lock drafts (.ealstm.lock.<pid>.<token>.tmp), stale locks
+ * moved aside (.ealstm.lock.stale.<pid>.<hex>) and writeFileAtomic's (.<name>.<pid>.tmp).
+ */
+const TEMPORARY = [/^\.ealstm\.lock\.(\d+)\.[0-9a-f]+\.tmp$/, /^\.ealstm\.lock\.stale\.(\d+)\.[0-9a-f]+$/, /^\..+\.(\d+)\.tmp$/];
+
+/** Removes, holding the lock, the temporary files of processes that were killed while writing in `dir`. */
+function removeLeftoverTemporaries(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = TEMPORARY.map((re) => re.exec(name)).find(Boolean)?.[1];
+    if (pid && Number(pid) !== process.pid && !isProcessRunning(Number(pid))) rmSync(path.join(dir, name), { force: true });
   }
 }
 
