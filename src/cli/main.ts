@@ -44,6 +44,11 @@ function helpHint(argv: readonly string[]): string {
 // Errors that escape the awaited chain (a callback, a worker event) end the same way.
 process.on('uncaughtException', (err) => exitWithError(err));
 process.on('unhandledRejection', (err) => exitWithError(err));
+// `ealstm compare ... | head`: the reader has gone; nothing is wrong.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  exitWithError(err);
+});
 
 try {
   await program.parseAsync();
