@@ -16,6 +16,7 @@ import { packageRoot } from '../util/package-root.js';
 import { Random } from '../util/random.js';
 import { median } from '../util/numeric.js';
 import { type ModelShapeForBench, timeModel } from './model-timing.js';
+import { type BenchRow, formatScaling, paperEpochSeconds, threadScaling } from './scaling.js';
 
 export type BackendKind = ConcreteBackendName;
 export interface BenchOptions {
@@ -95,11 +96,15 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
   }
 
   const paper: Record<string, Record<string, number>> = { ealstm_train_ms: {}, ealstm_infer_ms: {}, lstm_train_ms: {}, lstm_infer_ms: {} };
-  for (const r of models as { size: string; model: string; kind: string; threads: number; train_ms: number; infer_ms: number }[]) {
-    if (r.size !== 'paper' || r.threads !== ourThreads) continue;
+  for (const r of models as unknown as BenchRow[]) {
+    if (r.size !== 'paper' || (r.threads !== ourThreads && !THREAD_INDEPENDENT.has(r.kind as BackendKind))) continue;
     paper[`${r.model}_train_ms`][r.kind] = r.train_ms;
     paper[`${r.model}_infer_ms`][r.kind] = r.infer_ms;
   }
+  const scaling = threadScaling(models as unknown as BenchRow[]);
+  for (const s of scaling) log(formatScaling(s));
+  const epochSeconds = Object.fromEntries(Object.entries(paper.ealstm_train_ms).map(([kind, ms]) => [kind, paperEpochSeconds(ms)]));
+  for (const [kind, sec] of Object.entries(epochSeconds)) log(`paper-size EA-LSTM epoch on ${kind}: ~${(sec / 60).toFixed(1)} min of training steps`);
 
   const overhead = measureEpochOverhead(log);
   const data = measureData(options.sharedDir, log);
@@ -109,6 +114,8 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
     machine: { cpu: cpu[0]?.model, cores: cpu.length, node: process.version },
     threads: ourThreads,
     paper_size: paper,
+    paper_epoch_s: epochSeconds,
+    thread_scaling: scaling,
     models,
     unavailable_backends: Object.fromEntries(unavailable),
     epoch_overhead: overhead,
