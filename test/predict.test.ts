@@ -199,6 +199,13 @@ test('continuous simulation: in chunks with --state-out/--state-in (hot start) i
     const cold = predict({ continuous: true, basins: [basin], start: '01/01/2002', end: '31/03/2002' });
     assert.notDeepEqual(column(path.join(cold.output, `${basin}.csv`), 'qsim'), column(path.join(second.output, `${basin}.csv`), 'qsim'));
   }
+  // Window mode needs no state: each chunk reads its warm-up days from the forcing before it.
+  const windowWhole = predict({ start: '01/10/2001', end: '31/03/2002' });
+  const windowChunks = [predict({ start: '01/10/2001', end: '31/12/2001' }), predict({ start: '01/01/2002', end: '31/03/2002' })];
+  for (const basin of TRAINED) {
+    const rows = windowChunks.flatMap((p) => table(path.join(p.output, `${basin}.csv`)).rows);
+    assert.deepEqual(rows, table(path.join(windowWhole.output, `${basin}.csv`)).rows, `${basin} (windows)`);
+  }
   // The first predicted day (the state fed exactly seq_length days from zero) is the window prediction.
   const windows = predict({ start: '01/10/2001', end: '01/10/2001' });
   assert.equal(column(path.join(windows.output, '01022500.csv'), 'qsim')[0], column(path.join(whole.output, '01022500.csv'), 'qsim')[0]);
