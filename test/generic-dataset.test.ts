@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../src/config/load.js';
-import { readBasin, loadAttributes } from '../src/data/cache.js';
+import { cacheKey, loadAttributes, loadBasinCached, readBasin } from '../src/data/cache.js';
 import { loadPeriod } from '../src/data/dataset.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import { train } from '../src/training/trainer.js';
@@ -116,6 +116,12 @@ test('CSV: any column order, a gap filled with missing values, declared missing-
   assert.deepEqual(Array.from(s.values), [1.5, NaN, NaN, 2, NaN, NaN, 3, NaN, NaN, NaN]);
   // Without the declaration, 'M' is not a number.
   throwsInput(() => readBasin(generic(dir), 'b1'), /time_series\/b1\.csv:2: column 'rain': not a number: 'M'/);
+  // The declared codes change the parsed values, so they are part of the cache key (none: the key as before).
+  assert.notEqual(cacheKey(generic(dir, ['M', '-99'])), cacheKey(generic(dir)));
+  assert.equal(cacheKey(generic(dir)), cacheKey({ dataset: 'generic', dataDir: dir }));
+  const cacheDir = path.join(dir, 'cache');
+  assert.ok(Number.isNaN(loadBasinCached({ ...generic(dir, ['M', '-99']), cacheDir }, 'b1').values[1]));
+  throwsInput(() => loadBasinCached({ ...generic(dir), cacheDir }, 'b1'), /b1\.csv:2: column 'rain': not a number: 'M'/);
 });
 
 test('CSV: an unparseable date, a duplicate date and dates out of order are errors naming file and line', () => {
