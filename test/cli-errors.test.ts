@@ -744,3 +744,13 @@ test('analyze embedding --output into a folder that does not exist yet creates i
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(path.join(output, 'silhouette.csv')), r.stdout);
 });
+
+test('a training that diverges (loss NaN) is one error line naming epoch and batch, exit code 2 (was an internal error)', async () => {
+  const root = path.join(base, 'diverge');
+  mkdirSync(root, { recursive: true });
+  const config = path.join(root, 'diverge.yml');
+  writeFileSync(config, configText({ learning_rate: '1.0e+30', train_basin_file: path.join(root, 'basins.txt'), test_basin_file: path.join(root, 'basins.txt') }));
+  writeFileSync(path.join(root, 'basins.txt'), '01022500\n02053200\n');
+  const r = await runCli(['train', '--config', config, '--run-dir', path.join(root, 'run')], { cwd: root });
+  assertUserError(r, /loss became NaN in epoch 1, batch \d+: training diverged; lower learning_rate/, ['train']);
+});

@@ -224,7 +224,12 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
         buffers.basinStd[i] = stds[b];
       }
       const { loss } = trainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
-      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} in epoch ${epoch}, batch ${batch + 1}`);
+      if (!Number.isFinite(loss)) {
+        // The data were checked (no missing inputs or attributes in samples): the settings made training diverge.
+        throw new InputError(
+          `loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged; lower learning_rate or set clip_gradient_norm (the run directory keeps the epochs before)`,
+        );
+      }
       lossSum += loss;
       options.onBatch?.({
         epoch,
