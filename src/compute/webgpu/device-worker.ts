@@ -28,6 +28,12 @@ const COPY_DST = 0x8;
 const UNIFORM = 0x40;
 const STORAGE = 0x80;
 const MAP_MODE_READ = 0x1;
+const SHADER_STAGE_COMPUTE = 0x4;
+
+/** Dispatches recorded into one command buffer at most (each has a 256-byte parameter slot). */
+const SLOTS = 4096;
+/** Bytes between parameter slots (WebGPU's minUniformBufferOffsetAlignment default). */
+const SLOT_BYTES = 256;
 
 interface GpuBuffer {
   readonly size: number;
@@ -36,12 +42,10 @@ interface GpuBuffer {
   unmap(): void;
   destroy(): void;
 }
-interface GpuPipeline {
-  getBindGroupLayout(index: number): unknown;
-}
+type GpuPipeline = object;
 interface GpuPass {
   setPipeline(p: GpuPipeline): void;
-  setBindGroup(index: number, group: unknown): void;
+  setBindGroup(index: number, group: unknown, dynamicOffsets?: number[]): void;
   dispatchWorkgroups(x: number, y: number, z: number): void;
   end(): void;
 }
@@ -58,8 +62,12 @@ interface GpuDevice {
   };
   createBuffer(d: { size: number; usage: number }): GpuBuffer;
   createShaderModule(d: { code: string }): unknown;
-  createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): GpuPipeline;
-  createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer } }[] }): unknown;
+  createComputePipeline(d: { layout: unknown; compute: { module: unknown; entryPoint: string } }): GpuPipeline;
+  createBindGroupLayout(d: {
+    entries: { binding: number; visibility: number; buffer: { type: 'uniform' | 'storage'; hasDynamicOffset?: boolean } }[];
+  }): unknown;
+  createPipelineLayout(d: { bindGroupLayouts: unknown[] }): unknown;
+  createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer; size?: number } }[] }): unknown;
   createCommandEncoder(): GpuEncoder;
   pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
   popErrorScope(): Promise<{ message: string } | null>;
@@ -101,9 +109,14 @@ class Device {
   /** Every buffer the backend allocated, at the offsets its main thread assigned, plus a scratch area above them. */
   private arena: GpuBuffer;
   private readback: GpuBuffer | null = null;
+  /** The parameter slots of the dispatches being recorded, staged on the host and written once per submission. */
   private readonly uniform: GpuBuffer;
+  private readonly staged = new Uint32Array((SLOTS * SLOT_BYTES) / 4);
+  private readonly layout: unknown;
   private readonly pipelines: Record<KernelName, GpuPipeline>;
-  private groups = new Map<KernelName, unknown>();
+  private group: unknown = null;
+  /** The command buffer being recorded: dispatches go into one compute pass until work that must follow it. */
+  private recording: { encoder: GpuEncoder; pass: GpuPass; used: number } | null = null;
   private data: Float32Array<ArrayBufferLike> = new Float32Array(0);
   /** The first failure of asynchronous work, reported at the next read. */
   private failure: string | null = null;
@@ -112,10 +125,17 @@ class Device {
     private readonly device: GpuDevice,
     private readonly maxBinding: number,
   ) {
-    this.uniform = device.createBuffer({ size: PARAM_WORDS * 4, usage: UNIFORM | COPY_DST });
+    this.uniform = device.createBuffer({ size: SLOTS * SLOT_BYTES, usage: UNIFORM | COPY_DST });
     this.arena = device.createBuffer({ size: 1 << 16, usage: STORAGE | COPY_SRC | COPY_DST });
+    this.layout = device.createBindGroupLayout({
+      entries: [
+        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+        { binding: 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'storage' } },
+      ],
+    });
+    const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     const pipeline = (code: string) =>
-      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+      device.createComputePipeline({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     this.pipelines = {
       gemm: pipeline(GEMM_WGSL),
       cellForward: pipeline(CELL_FORWARD_WGSL),
@@ -141,9 +161,11 @@ class Device {
     }
     if (this.failure) return;
     try {
+      if (message.type === 'kernel') return this.dispatch(message.kernel, message.params, message.grid);
+      // Queue writes and copies happen in queue order: the recorded dispatches must be submitted before them.
+      this.submit();
       if (message.type === 'reserve') this.reserve(message.elements);
-      else if (message.type === 'write') this.device.queue.writeBuffer(this.arena, message.at * 4, message.data);
-      else this.dispatch(message.kernel, message.params, message.grid);
+      else this.device.queue.writeBuffer(this.arena, message.at * 4, message.data);
     } catch (e) {
       this.failure = errorText(e);
     }
@@ -162,36 +184,45 @@ class Device {
     this.device.queue.submit([encoder.finish()]);
     this.arena.destroy();
     this.arena = grown;
-    this.groups.clear();
+    this.group = null;
   }
 
+  /** Records a dispatch (with its parameters in the next slot) into the command buffer being recorded. */
   private dispatch(kernel: KernelName, params: Uint32Array, grid: [number, number, number]): void {
     const device = this.device;
-    // Each dispatch is its own submission: the queue orders it after the parameter write just before it.
-    device.queue.writeBuffer(this.uniform, 0, params);
-    const pipeline = this.pipelines[kernel];
-    let group = this.groups.get(kernel);
-    if (!group) {
-      group = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: this.uniform } },
-          { binding: 1, resource: { buffer: this.arena } },
-        ],
-      });
-      this.groups.set(kernel, group);
+    this.group ??= device.createBindGroup({
+      layout: this.layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.uniform, size: PARAM_WORDS * 4 } },
+        { binding: 1, resource: { buffer: this.arena } },
+      ],
+    });
+    if (!this.recording) {
+      const encoder = device.createCommandEncoder();
+      this.recording = { encoder, pass: encoder.beginComputePass(), used: 0 };
     }
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...grid);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
+    const r = this.recording;
+    this.staged.set(params, (r.used * SLOT_BYTES) / 4);
+    r.pass.setPipeline(this.pipelines[kernel]);
+    r.pass.setBindGroup(0, this.group, [r.used * SLOT_BYTES]);
+    r.pass.dispatchWorkgroups(...grid);
+    r.used++;
+    if (r.used === SLOTS) this.submit();
+  }
+
+  /** Submits the recorded dispatches, after writing their parameter slots (the queue orders the write first). */
+  private submit(): void {
+    const r = this.recording;
+    if (!r) return;
+    this.recording = null;
+    r.pass.end();
+    this.device.queue.writeBuffer(this.uniform, 0, this.staged.subarray(0, (r.used * SLOT_BYTES) / 4));
+    this.device.queue.submit([r.encoder.finish()]);
   }
 
   private async read(message: Extract<DeviceMessage, { type: 'read' }>): Promise<void> {
     if (message.data) this.data = new Float32Array(message.data);
+    this.submit();
     if (this.failure) throw new Error(this.failure);
     const bytes = message.length * 4;
     if (bytes === 0) return;
