@@ -124,8 +124,9 @@ export function simulateContinuous(
   const fed = new Int32Array(n);
   const afterGap = new Uint8Array(n);
   // The state as the model takes it: per layer, h and c of all basins, [n, H].
-  // Float64 holds the state of either precision exactly (the layer copies it into its own buffers).
-  const zeros = () => new Float64Array(n * h);
+  // Plain host arrays in the backend's precision, like the copies finalStates() returns.
+  const Precision = model.params.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+  const zeros = () => new Precision(n * h);
   let state: LayerState[] = Array.from({ length: layerCount }, () => ({ h: zeros(), c: zeros(), offset: 0 }));
   if (initial) {
     data.forEach((b, i) => {
