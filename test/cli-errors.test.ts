@@ -754,3 +754,22 @@ test('a training that diverges (loss NaN) is one error line naming epoch and bat
   const r = await runCli(['train', '--config', config, '--run-dir', path.join(root, 'run')], { cwd: root });
   assertUserError(r, /loss became NaN in epoch 1, batch \d+: training diverged; lower learning_rate/, ['train']);
 });
+
+test('errors the environment causes (a read-only or full disk, permissions, memory) are user errors naming the file', async () => {
+  const { describeError } = await import('../src/cli/error-report.js');
+  const fsError = (code: string, syscall: string, file: string) => Object.assign(new Error(`${code}: ${syscall} '${file}'`), { code, syscall, path: file });
+  assert.deepEqual(describeError(fsError('EROFS', 'open', '/data/run/.metrics.csv.1.tmp')), {
+    message: 'error: /data/run/.metrics.csv.1.tmp: read-only file system (open)',
+    exitCode: 2,
+  });
+  assert.deepEqual(describeError(fsError('ENOSPC', 'write', '/data/run/model_epoch003.safetensors')), {
+    message: 'error: /data/run/model_epoch003.safetensors: no space left on device (write)',
+    exitCode: 2,
+  });
+  const memory = describeError(new RangeError('Array buffer allocation failed'));
+  assert.equal(memory.exitCode, 2);
+  assert.match(memory.message, /^error: out of memory .*reduce hidden_size, batch_size or seq_length$/);
+  const bug = describeError(new TypeError("Cannot read properties of undefined (reading 'length')"));
+  assert.equal(bug.exitCode, 1);
+  assert.match(bug.message, /^error: internal error, a bug in ealstm/);
+});
