@@ -20,6 +20,8 @@ export { train } from './training/trainer.js';
 export { createModel } from './models/create.js';
 export { evaluateRun } from './evaluation/evaluate.js';
 export { predictBasin } from './evaluation/predict.js';
+export { runPredict } from './evaluation/simulate-run.js';
+export { simulateContinuous, simulateWindows } from './evaluation/simulate.js';
 export { calculateMetrics, METRIC_NAMES } from './evaluation/metrics.js';
 export { calculateSignatures, SIGNATURE_NAMES } from './evaluation/signatures.js';
 export { wilcoxon, cohensD, ecdf } from './evaluation/statistics.js';
