@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RunConfig } from '../config/schema.js';
+import { configSchema, type RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
@@ -77,15 +77,26 @@ const show = (value: unknown) => (value === undefined ? '(absent)' : canonicalJs
  * The settings that shape the trained model and its inputs: with any of them changed, the saved weights compute
  * something else. (Test periods and basins, threads and the data folder's location may change after training.)
  */
-const MODEL_KEYS = ['model', 'dataset', 'forcings', 'dynamic_inputs', 'static_attributes', 'target_variables', 'seq_length', 'hidden_size'];
+const MODEL_KEYS = ['model', 'dataset', 'forcings', 'dynamic_inputs', 'static_attributes', 'target_variables', 'seq_length', 'hidden_size', 'num_layers'];
+
+/**
+ * A key's value when the run was created. A key the fingerprint lacks was added to the schema later: the run was
+ * made with its default (so upgrading the tool never makes a run look edited).
+ */
+function valueAtCreation(fp: RunFingerprint, key: string): unknown {
+  if (key in fp.config) return fp.config[key];
+  const field = (configSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>)[key];
+  const parsed = field?.safeParse(undefined);
+  return parsed?.success ? parsed.data : undefined;
+}
 
 /** The keys among `keys` whose value in config.yml differs from the fingerprint, as "key (was x, now y)". */
 function changedKeys(fp: RunFingerprint, config: RunConfig, keys?: readonly string[]): string[] {
   const now = relevantConfig(config);
   const candidates = keys ?? [...new Set([...Object.keys(fp.config), ...Object.keys(now)])].sort();
   return candidates
-    .filter((k) => canonicalJson(fp.config[k] ?? null) !== canonicalJson(now[k] ?? null))
-    .map((k) => `${k} (was ${show(fp.config[k])}, now ${show(now[k])})`);
+    .filter((k) => canonicalJson(valueAtCreation(fp, k) ?? null) !== canonicalJson(now[k] ?? null))
+    .map((k) => `${k} (was ${show(valueAtCreation(fp, k))}, now ${show(now[k])})`);
 }
 
 function checkScalerFile(runDir: string, fp: RunFingerprint, why: string): void {
