@@ -99,7 +99,15 @@ test('on basins with observations, predict writes exactly evaluate\'s qsim and q
     summary.basins.map((b) => [b.basin, b.days, b.predicted, b.warmUp, b.missingForcing]),
     TRAINED.map((b) => [b, 92, 92, 0, 0]),
   );
-  assert.deepEqual(table(path.join(output, 'summary.csv')).header, ['basin', 'days', 'predicted', 'warm_up', 'missing_forcing', 'observed']);
+  assert.deepEqual(table(path.join(output, 'summary.csv')).header, ['basin', 'days', 'predicted', 'warm_up', 'missing_forcing', 'observed', 'NSE', 'KGE']);
+  // The scores against the observations are evaluate's (up to the 10 significant digits both files are written with).
+  const evaluatedMetrics = table(path.join(runs[0], 'test', 'metrics.csv'));
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-8 * Math.max(1, Math.abs(b));
+  for (const b of summary.basins) {
+    const row = evaluatedMetrics.rows.find((r) => r[0] === b.basin) as string[];
+    assert.ok(close(b.nse, Number(row[evaluatedMetrics.header.indexOf('NSE')])), `${b.basin} NSE ${b.nse} vs ${row}`);
+    assert.ok(close(b.kge, Number(row[evaluatedMetrics.header.indexOf('KGE')])), `${b.basin} KGE ${b.kge} vs ${row}`);
+  }
 });
 
 test('a basin whose streamflow file is removed, and a basin never seen in training, get a full simulation', () => {
@@ -141,7 +149,7 @@ test('a period starting where the forcing starts: the first seq_length-1 days ar
     else assert.ok(qsim[i] !== '' && notes[i] === '', `day ${i}`);
   }
   assert.deepEqual(summary.basins.map((b) => [b.warmUp, b.predicted]), [[19, 72], [19, 72]]);
-  assert.deepEqual(table(path.join(output, 'summary.csv')).rows[0], ['01022500', '91', '72', '19', '0', '91']);
+  assert.deepEqual(table(path.join(output, 'summary.csv')).rows[0].slice(0, 6), ['01022500', '91', '72', '19', '0', '91']);
 });
 
 test('missing forcing gives missing predictions on the days whose window holds it, counted in the summary', () => {

@@ -58,12 +58,17 @@ export function registerPredictCommand(program: Command): void {
       console.log(`${summary.basins.length} basin(s), ${opts.start}-${opts.end}, ${members}, ${summary.mode}:`);
       for (const b of summary.basins) {
         console.log(
-          `  ${b.basin}  ${b.predicted}/${b.days} days predicted, ${b.warmUp} warm-up, ${b.missingForcing} missing forcing, ${b.observed > 0 ? `${b.observed} observed` : 'no observations'}`,
+          `  ${b.basin}  ${b.predicted}/${b.days} days predicted, ${b.warmUp} warm-up, ${b.missingForcing} missing forcing, ${b.observed > 0 ? `${b.observed} observed${scores(b)}` : 'no observations'}`,
         );
       }
       console.log(`${total('predicted')} of ${total('days')} basin-days predicted (${total('warmUp')} warm-up, ${total('missingForcing')} missing forcing)`);
       console.log(`wrote ${summary.outputDir}/<basin>.csv and summary.csv${opts.stateOut ? `; state on the last day in ${path.resolve(opts.stateOut)}` : ''}`);
     });
+}
+
+/** ', NSE 0.712, KGE 0.650' for a basin with observations (a score that is undefined is left out). */
+function scores(b: { nse: number; kge: number }): string {
+  return [`NSE ${b.nse.toFixed(3)}`, `KGE ${b.kge.toFixed(3)}`].filter((_, i) => Number.isFinite(i === 0 ? b.nse : b.kge)).map((t) => `, ${t}`).join('');
 }
 
 /** --basins: an existing file is a basin list; anything else a comma-separated list of ids. */

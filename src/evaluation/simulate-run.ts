@@ -6,7 +6,8 @@
  * - <basin>.csv: date,qsim (ensemble: qsim is the members' day-by-day mean, as `ensemble`, then qsim_min,
  *   qsim_max, qsim_std: the members' spread), qobs when the basin has observations in the period, and note
  *   ('warm-up' or 'missing forcing' on the days without prediction, whose qsim is empty);
- * - summary.csv: per basin, the days, predicted days, warm-up days, days with missing forcing, observed days;
+ * - summary.csv: per basin, the days, predicted days, warm-up days, days with missing forcing, observed days, and
+ *   NSE and KGE of qsim on the predicted days with an observation (empty without observations or where undefined);
  * - predict.json: what was run (runs, epochs, period, data, mode) and the files written (the folder's marker).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
 import { removeEmptyFolders, writeFileAtomic } from '../util/files.js';
 import { averageMembers } from './ensemble.js';
+import { calculateMetrics } from './metrics.js';
 import type { Predictions } from './results-files.js';
 import { type BasinSimulation, type BasinState, DayStatus, STATUS_NOTE, simulateContinuous, simulateWindows } from './simulate.js';
 import { checkStateOut, readStateFile, STATE_FORMAT, type SimulationStateFile, writeStateFile } from './simulate-state.js';
@@ -54,6 +56,9 @@ export interface BasinCounts {
   warmUp: number;
   missingForcing: number;
   observed: number;
+  /** NSE and KGE against the observations (NaN without any, or where undefined). */
+  nse: number;
+  kge: number;
 }
 
 export interface PredictSummary {
@@ -168,7 +173,14 @@ function basinCsv(members: BasinSimulation[]): { text: string; counts: BasinCoun
   }
   const header = ['date', 'qsim', ...(ensemble ? ['qsim_min', 'qsim_max', 'qsim_std'] : []), ...(observed > 0 ? ['qobs'] : []), 'note'];
   const lines = [header.join(',')];
-  const counts: BasinCounts = { basin: first.basin, days: n, predicted: 0, warmUp: 0, missingForcing: 0, observed };
+  const scored = { obs: new Float64Array(n).fill(Number.NaN), sim: new Float64Array(n).fill(Number.NaN) };
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== DayStatus.PREDICTED) continue;
+    scored.obs[i] = first.qobs[i];
+    scored.sim[i] = asWritten(qsim[i]);
+  }
+  const scores = observed > 0 ? calculateMetrics(scored.obs, scored.sim, first.dates, ['NSE', 'KGE'] as const) : { NSE: Number.NaN, KGE: Number.NaN };
+  const counts: BasinCounts = { basin: first.basin, days: n, predicted: 0, warmUp: 0, missingForcing: 0, observed, nse: scores.NSE, kge: scores.KGE };
   for (let i = 0; i < n; i++) {
     const predicted = status[i] === DayStatus.PREDICTED;
     if (predicted) counts.predicted++;
@@ -184,8 +196,10 @@ function basinCsv(members: BasinSimulation[]): { text: string; counts: BasinCoun
 }
 
 function summaryCsv(counts: BasinCounts[]): string {
-  const lines = ['basin,days,predicted,warm_up,missing_forcing,observed'];
-  for (const c of counts) lines.push([c.basin, c.days, c.predicted, c.warmUp, c.missingForcing, c.observed].join(','));
+  const lines = ['basin,days,predicted,warm_up,missing_forcing,observed,NSE,KGE'];
+  for (const c of counts) {
+    lines.push([c.basin, c.days, c.predicted, c.warmUp, c.missingForcing, c.observed, csvNumber(c.nse), csvNumber(c.kge)].join(','));
+  }
   return `${lines.join('\n')}\n`;
 }
 
