@@ -198,6 +198,56 @@ describe('webgpu backend', { skip }, () => {
       }
     });
 
+  for (const withInputGate of [true, false])
+    it(`fused steps (recurrent product + cell, cell + dL/dh_{t-1}) against the float64 reference in parts (${withInputGate ? 'EA-LSTM' : 'LSTM'}), hidden beyond one workgroup`, () => {
+      const rand = rng(withInputGate ? 51 : 52);
+      for (const [batch, hidden] of [
+        [1, 1],
+        [3, 7],
+        [2, 300],
+      ] as const)
+        for (const flag of [true, false]) {
+          const width = (withInputGate ? 3 : 4) * hidden;
+          const bh = batch * hidden;
+          const wOff = 4;
+          const w = rand32(wOff + hidden * width, rand, -0.2, 0.2);
+          const hPrev = rand32(bh + 2, rand);
+          const gates = rand32(3 + batch * width, rand, -3, 3);
+          const ig = withInputGate ? rand32(bh, rand, 0, 1) : null;
+          const cPrev = rand32(bh, rand, -2, 2);
+          const tag = `batch=${batch} hidden=${hidden} ${flag}`;
+          const gR = f64(gates);
+          const cR = new Float64Array(bh + 1);
+          const hR = new Float64Array(bh + 1);
+          ref.stepForward(flag, batch, hidden, f64(w), wOff, f64(hPrev), 2, gR, 3, ig ? f64(ig) : null, f64(cPrev), 0, cR, 1, hR, 1);
+          const gG = Float32Array.from(gates);
+          const cG = new Float32Array(bh + 1);
+          const hG = new Float32Array(bh + 1);
+          g.stepForward(flag, batch, hidden, w, wOff, hPrev, 2, gG, 3, ig, cPrev, 0, cG, 1, hG, 1);
+          // Scale: the recurrent sum's magnitude bound for the pre-activations, 1 for the bounded activations.
+          const ones = new Float64Array(gR.length).fill(hidden * 0.2);
+          assertClose(gG, gR, `stepForward gates ${tag}`, ones);
+          assertClose(cG, cR, `stepForward c ${tag}`, new Float64Array(cR.length).fill(hidden * 0.2));
+          assertClose(hG, hR, `stepForward h ${tag}`, new Float64Array(hR.length).fill(hidden * 0.2));
+
+          const dh = rand32(bh, rand);
+          const dc = rand32(bh, rand);
+          const dGates = new Float32Array(2 + batch * width);
+          const dig = withInputGate ? rand32(bh, rand) : null;
+          const dhR = f64(dh);
+          const dcR = f64(dc);
+          const dGR = f64(dGates);
+          const digR = dig ? f64(dig) : null;
+          ref.stepBackward(flag, batch, hidden, f64(w), wOff, f64(gG), 3, ig ? f64(ig) : null, f64(cPrev), 0, f64(cG), 1, dhR, dcR, dGR, 2, digR);
+          g.stepBackward(flag, batch, hidden, w, wOff, gG, 3, ig, cPrev, 0, cG, 1, dh, dc, dGates, 2, dig);
+          const scale = new Float64Array(bh).fill(width * 0.2 * 4);
+          assertClose(dh, dhR, `stepBackward dh ${tag}`, scale);
+          assertClose(dc, dcR, `stepBackward dc ${tag}`, scale);
+          assertClose(dGates, dGR, `stepBackward dGates ${tag}`, new Float64Array(dGR.length).fill(4));
+          if (dig && digR) assertClose(dig, digR, `stepBackward dInputGate ${tag}`, scale);
+        }
+    });
+
   it('buffers it allocated stay on the device: kernel results reach the host at toHost, host writes the device at hostWrote', () => {
     const x = g.alloc(6);
     const y = g.alloc(6);

@@ -26,6 +26,54 @@ export interface ComputeBackend {
   toHost(x: FloatArray, off?: number, n?: number): void;
   hostWrote(x: FloatArray, off?: number, n?: number): void;
 
+  /**
+   * One forward step of an LSTM layer: when `recurrent`, gates[gatesOff ..] += hPrev W (hPrev [batch, hidden] at
+   * hPrevOff, W [hidden, G] at wOff, G the gate width of cellForward), then cellForward. The host backends run the
+   * two parts (compute/host-ops.ts); a device backend runs them as one kernel per step.
+   */
+  stepForward(
+    recurrent: boolean,
+    batch: number,
+    hidden: number,
+    w: FloatArray,
+    wOff: number,
+    hPrev: FloatArray,
+    hPrevOff: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    h: FloatArray,
+    hOff: number,
+  ): void;
+
+  /**
+   * One backward step: cellBackward, then, when `propagate`, dh = dGates W^T (dL/dh_{t-1} through the recurrent
+   * weights W [hidden, G] at wOff, overwriting dh). As stepForward, one kernel per step on a device backend.
+   */
+  stepBackward(
+    propagate: boolean,
+    batch: number,
+    hidden: number,
+    w: FloatArray,
+    wOff: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    dh: FloatArray,
+    dc: FloatArray,
+    dGates: FloatArray,
+    dGatesOff: number,
+    dInputGate: FloatArray | null,
+  ): void;
+
   /** x[off .. off + n) = value. */
   fill(x: FloatArray, off: number, n: number, value: number): void;
   /** y[yOff .. yOff + n) = x[xOff .. xOff + n) (x and y distinct, or the ranges disjoint). */

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostOps } from './host-ops.js';
+import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -115,6 +115,14 @@ export class NativeBackend implements ComputeBackend {
     this.gemm = addon.gemm;
     this.cellForward = addon.cellForward;
     this.cellBackward = addon.cellBackward;
+  }
+
+  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
+    stepForwardInParts(this, ...args);
+  }
+
+  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
+    stepBackwardInParts(this, ...args);
   }
 
   // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).

@@ -1,5 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostOps } from './host-ops.js';
+import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * Plain TypeScript kernels: the oracle every fast backend is tested against. With precision 'float64' it is
@@ -9,6 +9,14 @@ export class ReferenceBackend implements ComputeBackend {
   readonly name: string;
   constructor(readonly precision: 'float32' | 'float64' = 'float64') {
     this.name = `reference-${precision === 'float64' ? 'f64' : 'f32'}`;
+  }
+
+  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
+    stepForwardInParts(this, ...args);
+  }
+
+  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
+    stepBackwardInParts(this, ...args);
   }
 
   // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostOps } from './host-ops.js';
+import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
@@ -220,6 +220,14 @@ export class WasmBackend implements ComputeBackend {
   }
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
+  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
+    stepForwardInParts(this, ...args);
+  }
+
+  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
+    stepBackwardInParts(this, ...args);
+  }
+
   // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
   readonly toHost = hostOps.toHost;
   readonly hostWrote = hostOps.hostWrote;

@@ -245,6 +245,81 @@ export class WebGpuBackend implements ComputeBackend {
     this.kernel('cellBackward', params, flatGrid(state, CELL_WORKGROUP), scratch);
   }
 
+  /** One kernel per step (webgpu/kernels.ts STEP_FORWARD_WGSL): one workgroup per batch row. */
+  stepForward(
+    recurrent: boolean,
+    batch: number,
+    hidden: number,
+    w: FloatArray,
+    wOff: number,
+    hPrev: FloatArray,
+    hPrevOff: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    h: FloatArray,
+    hOff: number,
+  ): void {
+    const state = batch * hidden;
+    if (state === 0) return;
+    if (batch > MAX_GROUPS_PER_DIM) throw new RangeError(`webgpu: batch ${batch} exceeds the grid limit`);
+    const width = (inputGate ? 3 : 4) * hidden;
+    const scratch = new Scratch(this.top);
+    const wAt = recurrent ? this.operand(scratch, w, wOff, hidden * width, false) : 0;
+    const hPrevAt = recurrent ? this.operand(scratch, hPrev, hPrevOff, state, false) : 0;
+    const gatesAt = this.operand(scratch, gates, gatesOff, batch * width, true);
+    const igAt = inputGate ? this.operand(scratch, inputGate, 0, state, false) : 0;
+    const cPrevAt = this.operand(scratch, cPrev, cPrevOff, state, false);
+    const cAt = this.operand(scratch, c, cOff, state, true);
+    const hAt = this.operand(scratch, h, hOff, state, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, hAt, recurrent ? 1 : 0, wAt, hPrevAt]);
+    this.kernel('stepForward', params, [batch, 1, 1], scratch);
+  }
+
+  /** One kernel per step (webgpu/kernels.ts STEP_BACKWARD_WGSL): one workgroup per batch row. */
+  stepBackward(
+    propagate: boolean,
+    batch: number,
+    hidden: number,
+    w: FloatArray,
+    wOff: number,
+    gates: FloatArray,
+    gatesOff: number,
+    inputGate: FloatArray | null,
+    cPrev: FloatArray,
+    cPrevOff: number,
+    c: FloatArray,
+    cOff: number,
+    dh: FloatArray,
+    dc: FloatArray,
+    dGates: FloatArray,
+    dGatesOff: number,
+    dInputGate: FloatArray | null,
+  ): void {
+    const state = batch * hidden;
+    if (state === 0) return;
+    if (batch > MAX_GROUPS_PER_DIM) throw new RangeError(`webgpu: batch ${batch} exceeds the grid limit`);
+    const width = (inputGate ? 3 : 4) * hidden;
+    const scratch = new Scratch(this.top);
+    const wAt = propagate ? this.operand(scratch, w, wOff, hidden * width, false) : 0;
+    const gatesAt = this.operand(scratch, gates, gatesOff, batch * width, false);
+    const igAt = inputGate ? this.operand(scratch, inputGate, 0, state, false) : 0;
+    const cPrevAt = this.operand(scratch, cPrev, cPrevOff, state, false);
+    const cAt = this.operand(scratch, c, cOff, state, false);
+    const dhAt = this.operand(scratch, dh, 0, state, propagate);
+    const dcAt = this.operand(scratch, dc, 0, state, true);
+    const dGatesAt = this.operand(scratch, dGates, dGatesOff, batch * width, true);
+    const digAt = !inputGate ? 0 : dInputGate ? this.operand(scratch, dInputGate, 0, state, true) : this.operand(scratch, new Float32Array(state), 0, state, false);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, dhAt, dcAt, dGatesAt, digAt, propagate ? 1 : 0, wAt]);
+    this.kernel('stepBackward', params, [batch, 1, 1], scratch);
+  }
+
   /** copy / axpy with x or y (or both) resident. */
   private vectorOp(mode: number, n: number, alpha: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void {
     if (n <= 0) return;

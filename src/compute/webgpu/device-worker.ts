@@ -7,7 +7,7 @@
  * used are described by the small interfaces below.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CELL_BACKWARD_WGSL, CELL_FORWARD_WGSL, GEMM_WGSL, PARAM_WORDS, VECTOR_WGSL } from './kernels.js';
+import { CELL_BACKWARD_WGSL, CELL_FORWARD_WGSL, GEMM_WGSL, PARAM_WORDS, STEP_BACKWARD_WGSL, STEP_FORWARD_WGSL, VECTOR_WGSL } from './kernels.js';
 import {
   type AdapterReport,
   CONTROL_SLOTS,
@@ -141,6 +141,8 @@ class Device {
       cellForward: pipeline(CELL_FORWARD_WGSL),
       cellBackward: pipeline(CELL_BACKWARD_WGSL),
       vector: pipeline(VECTOR_WGSL),
+      stepForward: pipeline(STEP_FORWARD_WGSL),
+      stepBackward: pipeline(STEP_BACKWARD_WGSL),
     };
     device.onuncapturederror = (event) => {
       this.failure ??= `GPU error: ${event.error.message}`;

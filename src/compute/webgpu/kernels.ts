@@ -168,3 +168,95 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 `;
+
+/** Threads per workgroup of the fused step kernels: one workgroup per batch row, striding over the hidden units. */
+export const STEP_WORKGROUP = 256;
+
+/**
+ * Fused forward step (ComputeBackend.stepForward): per batch row b (one workgroup), per unit j: the 3 or 4 gate
+ * pre-activations plus, when recurrent, the row of h_{t-1} times the recurrent weights' columns, then the cell.
+ * Params: batch, hidden, hasInputGate, gatesOff, inputGateOff, cPrevOff, cOff, hOff, recurrent, wOff, hPrevOff.
+ */
+export const STEP_FORWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${STEP_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let b = wg.x;
+  let hidden = P.p1;
+  let gateGiven = P.p2 != 0u;
+  let blocks = select(4u, 3u, gateGiven);
+  let width = blocks * hidden;
+  let g0 = P.p3 + b * width;
+  let hp = P.p10 + b * hidden;
+  for (var j = l.x; j < hidden; j = j + ${STEP_WORKGROUP}u) {
+    var pre = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var q = 0u; q < blocks; q = q + 1u) { pre[q] = W[g0 + q * hidden + j]; }
+    if (P.p8 != 0u) {
+      for (var k = 0u; k < hidden; k = k + 1u) {
+        let hk = W[hp + k];
+        let wk = P.p9 + k * width + j;
+        for (var q = 0u; q < blocks; q = q + 1u) { pre[q] = pre[q] + hk * W[wk + q * hidden]; }
+      }
+    }
+    let s = b * hidden + j;
+    let f = sigmoid(pre[0]);
+    let o = sigmoid(pre[1]);
+    let g = tanh_stable(pre[2]);
+    var i: f32;
+    if (gateGiven) {
+      i = W[P.p4 + s];
+    } else {
+      i = sigmoid(pre[3]);
+      W[g0 + 3u * hidden + j] = i;
+    }
+    W[g0 + j] = f;
+    W[g0 + hidden + j] = o;
+    W[g0 + 2u * hidden + j] = g;
+    let cell = f * W[P.p5 + s] + i * g;
+    W[P.p6 + s] = cell;
+    W[P.p7 + s] = o * tanh_stable(cell);
+  }
+}
+`;
+
+/**
+ * Fused backward step (ComputeBackend.stepBackward): per batch row b (one workgroup), the cell backward of every
+ * unit, then (after a barrier: the row's dGates are complete) dL/dh_{t-1} = dGates W^T when propagating.
+ * Params: batch, hidden, hasInputGate, gatesOff, inputGateOff, cPrevOff, cOff, dhOff, dcOff, dGatesOff,
+ * dInputGateOff, propagate, wOff.
+ */
+export const STEP_BACKWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${STEP_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let b = wg.x;
+  let hidden = P.p1;
+  let gateGiven = P.p2 != 0u;
+  let width = select(4u, 3u, gateGiven) * hidden;
+  let g0 = P.p3 + b * width;
+  let d0 = P.p9 + b * width;
+  for (var j = l.x; j < hidden; j = j + ${STEP_WORKGROUP}u) {
+    let s = b * hidden + j;
+    let f = W[g0 + j];
+    let o = W[g0 + hidden + j];
+    let g = W[g0 + 2u * hidden + j];
+    var i: f32;
+    if (gateGiven) { i = W[P.p4 + s]; } else { i = W[g0 + 3u * hidden + j]; }
+    let tc = tanh_stable(W[P.p6 + s]);
+    let dh = W[P.p7 + s];
+    let dcTotal = W[P.p8 + s] + dh * o * (1.0 - tc * tc);
+    W[d0 + j] = dcTotal * W[P.p5 + s] * f * (1.0 - f);
+    W[d0 + hidden + j] = dh * tc * o * (1.0 - o);
+    W[d0 + 2u * hidden + j] = dcTotal * i * (1.0 - g * g);
+    let di = dcTotal * g;
+    if (gateGiven) { W[P.p10 + s] = W[P.p10 + s] + di; } else { W[d0 + 3u * hidden + j] = di * i * (1.0 - i); }
+    W[P.p8 + s] = dcTotal * f;
+  }
+  if (P.p11 == 0u) { return; }
+  storageBarrier();
+  for (var j = l.x; j < hidden; j = j + ${STEP_WORKGROUP}u) {
+    let wj = P.p12 + j * width;
+    var acc = 0.0;
+    for (var q = 0u; q < width; q = q + 1u) { acc = acc + W[d0 + q] * W[wj + q]; }
+    W[P.p7 + b * hidden + j] = acc;
+  }
+}
+`;

@@ -19,7 +19,7 @@ export const PENDING = 0;
 export const DONE = 1;
 export const FAILED = 2;
 
-export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector';
+export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector' | 'stepForward' | 'stepBackward';
 
 export interface InitData {
   control: SharedArrayBuffer;

@@ -157,8 +157,8 @@ export class LstmLayer {
     }
     // h_0 W_hh is zero from the zero state, so that product is skipped then (as before hot starts existed).
     for (let k = 0; k < t; k++) {
-      if (k > 0 || initialState) be.gemm(false, false, n, g, h, 1, hs, k * n * h, h, p, this.weightHh, g, 1, gates, k * step, g);
-      be.cellForward(n, h, gates, k * step, inputGate, cs, k * n * h, cs, (k + 1) * n * h, hs, (k + 1) * n * h);
+      // The recurrent product h_{t-1} W_hh, then the cell: one fused kernel per step on a device backend.
+      be.stepForward(k > 0 || initialState !== null, n, h, p, this.weightHh, hs, k * n * h, gates, k * step, inputGate, cs, k * n * h, cs, (k + 1) * n * h, hs, (k + 1) * n * h);
     }
   }
 
@@ -197,8 +197,8 @@ export class LstmLayer {
     const stateSize = n * h;
     for (let k = t - 1; k >= 0; k--) {
       if (outputGrad) be.axpy(stateSize, 1, outputGrad, k * stateSize, dh, 0);
-      be.cellBackward(n, h, this.gates, k * step, this.inputGate, this.cells, k * n * h, this.cells, (k + 1) * n * h, dh, dc, dGates, k * step, dig);
-      if (k > 0) be.gemm(false, true, n, h, g, 1, dGates, k * step, g, p, this.weightHh, g, 0, dh, 0, h);
+      // The cell, then dL/dh_{t-1} through W_hh: one fused kernel per step on a device backend.
+      be.stepBackward(k > 0, n, h, p, this.weightHh, this.gates, k * step, this.inputGate, this.cells, k * n * h, this.cells, (k + 1) * n * h, dh, dc, dGates, k * step, dig);
     }
 
     // Weight gradients over all steps in single products: h_{t-1} is hiddens[t] (hiddens[0] = 0).
