@@ -6,6 +6,7 @@ import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
 import { InputError } from '../util/errors.js';
 import type { RecurrentModel } from '../models/model.js';
+import { bundleWeightsFile, readBundleInfo } from './bundle.js';
 import { lastWeightsEpoch, loadWeights, weightsFile } from './checkpoint.js';
 import { checkModelSettings } from './fingerprint.js';
 import { readRunConfig, readScaler } from './run-dir.js';
@@ -45,9 +46,14 @@ export function loadRun(
   }
   checkModelSettings(runDir, config);
   const scaler = readScaler(runDir);
-  const epoch = options.epoch ?? lastWeightsEpoch(runDir);
+  // A model bundle (bundle.ts) holds the weights of one epoch in model.safetensors.
+  const bundle = readBundleInfo(runDir);
+  if (bundle && options.epoch !== undefined && options.epoch !== bundle.epoch) {
+    throw new InputError(`model bundle ${runDir} holds the weights of epoch ${bundle.epoch} only, not ${options.epoch}`);
+  }
+  const epoch = bundle ? bundle.epoch : (options.epoch ?? lastWeightsEpoch(runDir));
   if (epoch === 0) throw new InputError(`run directory ${runDir}: no model_epochNNN.safetensors (was it trained?)`);
-  const file = weightsFile(runDir, epoch);
+  const file = bundle ? bundleWeightsFile(runDir) : weightsFile(runDir, epoch);
   if (!existsSync(file)) throw new InputError(`run directory ${runDir}: no weights for epoch ${epoch} (${path.basename(file)})`);
   const model = createModel(config, createBackend(options.backend ?? config.backend, options.threads ?? config.num_workers));
   loadWeights(file, model);

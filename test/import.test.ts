@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { readBundleInfo } from '../src/run/bundle.js';
+import { type ImportFormat, importModel } from '../src/run/import-model.js';
+import { loadRun } from '../src/run/load-run.js';
+import { InputError } from '../src/util/errors.js';
+
+// Fixtures: scripts/fixtures/make_import_fixtures.py (PyTorch models built as neuralhydrology and the paper's code
+// define them; their state dicts saved with torch.save and their predictions on fixed raw inputs).
+const FIXTURES = new URL('./fixtures/import/', import.meta.url).pathname;
+const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
+  string,
+  { x_d: number[][][]; x_s: number[][]; y: number[] }
+>;
+const work = mkdtempSync(path.join(tmpdir(), 'ealstm-import-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs the bundle's model on the fixture's raw inputs (normalised with the bundle's scaler), in discharge units. */
+function predictWithBundle(bundle: string, name: string): number[] {
+  const { model, scaler } = loadRun(bundle, { backend: 'reference', threads: 1 });
+  const { x_d, x_s } = expected[name];
+  const n = x_d.length;
+  const t = x_d[0].length;
+  const d = x_d[0][0].length;
+  model.ensureCapacity(n, t);
+  for (let b = 0; b < n; b++) {
+    for (let k = 0; k < t; k++)
+      for (let j = 0; j < d; j++) model.dynamicInput[(k * n + b) * d + j] = (x_d[b][k][j] - scaler.input_mean[j]) / scaler.input_std[j];
+    x_s[b].forEach((v, j) => {
+      model.staticInput[b * x_s[b].length + j] = (v - scaler.static_mean[j]) / scaler.static_std[j];
+    });
+  }
+  const out = model.forward(n);
+  return Array.from(out.subarray(0, n), (v) => v * scaler.target_std + scaler.target_mean);
+}
+
+function importFixture(name: string, format: ImportFormat, from: string, withOurFiles = false): string {
+  const output = path.join(work, `${name}.ealstm`);
+  const dir = path.join(FIXTURES, name);
+  importModel({
+    from: path.join(dir, from),
+    format,
+    output,
+    ...(withOurFiles ? { config: path.join(dir, 'config.yml'), scaler: path.join(dir, 'scaler.json') } : {}),
+  });
+  return output;
+}
+
+function assertClose(actual: number[], want: number[]): void {
+  assert.equal(actual.length, want.length);
+  actual.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-5, `prediction ${i}: ${v} vs PyTorch ${want[i]}`));
+}
+
+describe('import reproduces the PyTorch predictions within 1e-5', () => {
+  const cases: [string, ImportFormat, string, boolean, 'lstm' | 'ealstm'][] = [
+    ['nh_cudalstm', 'nh', 'model_epoch003.pt', false, 'lstm'],
+    ['nh_ealstm', 'nh', 'model_epoch003.pt', false, 'ealstm'],
+    ['paper_ealstm', 'paper', 'model_epoch030.pt', true, 'ealstm'],
+    ['paper_lstm', 'paper', 'model_epoch030.pt', true, 'lstm'],
+    ['safetensors_ealstm', 'safetensors', 'weights.safetensors', true, 'ealstm'],
+  ];
+  for (const [name, format, from, ours, kind] of cases) {
+    it(`${name} (--format ${format})`, () => {
+      const bundle = importFixture(name, format, from, ours);
+      const info = readBundleInfo(bundle);
+      assert.equal(info?.model, kind);
+      assert.equal(info?.hidden_size, 8);
+      assert.deepEqual(info?.dynamic_inputs[0], { name: 'prcp(mm/day)', unit: 'mm/day' });
+      assert.deepEqual(info?.static_attributes[1], { name: 'area_gages2', unit: 'km2' });
+      assert.ok(existsSync(path.join(bundle, 'model_card.md')));
+      assertClose(predictWithBundle(bundle, name), expected[name].y);
+    });
+  }
+});
+
+describe('import rejects bad files with a clear InputError', () => {
+  it('a pickle that calls os.system is refused, naming the global, and runs nothing', () => {
+    assert.throws(
+      () => importModel({ from: path.join(FIXTURES, 'malicious_os_system.pt'), format: 'nh', config: path.join(FIXTURES, 'nh_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'nh_ealstm', 'train_data', 'train_data_scaler.yml'), output: path.join(work, 'evil.ealstm') }),
+      (err: Error) => err instanceof InputError && /refused to load: the pickle calls 'posix\.system'/.test(err.message),
+    );
+    assert.ok(!existsSync('/tmp/ealstm-import-pwned'));
+    assert.ok(!existsSync(path.join(work, 'evil.ealstm')));
+  });
+  it('weights of another hidden size than the config are refused, naming the parameter and both shapes', () => {
+    assert.throws(
+      () => importModel({ from: path.join(FIXTURES, 'nh_wrong_shape', 'model_epoch003.pt'), format: 'nh', output: path.join(work, 'wrong.ealstm') }),
+      (err: Error) => err instanceof InputError && /'lstm\.weight_ih_l0' has shape \[24,5\], expected \[32,5\]/.test(err.message),
+    );
+  });
+  it('a truncated checkpoint is refused', () => {
+    const bytes = readFileSync(path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'));
+    const nh = path.join(work, 'truncated');
+    rmSync(nh, { recursive: true, force: true });
+    for (const keep of [bytes.length - 100, 600]) {
+      const file = path.join(work, `model_epoch00${keep === 600 ? 1 : 2}.pt`);
+      writeFileSync(file, bytes.subarray(0, keep));
+      assert.throws(
+        () => importModel({ from: file, format: 'nh', config: path.join(FIXTURES, 'nh_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'nh_ealstm', 'train_data', 'train_data_scaler.yml'), output: path.join(work, 'cut.ealstm') }),
+        (err: Error) => err instanceof InputError && /not a readable PyTorch zip file|ends early|truncated/.test(err.message),
+      );
+    }
+  });
+  it('an opcode a state_dict does not need is refused', () => {
+    // A zip whose data.pkl is protocol 2 then an INST opcode ('i'), which builds arbitrary objects.
+    const bytes = readFileSync(path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'));
+    const at = bytes.indexOf(Buffer.from([0x80, 0x02, 0x63]));
+    const evil = Buffer.from(bytes);
+    evil[at + 2] = 0x69;
+    const file = path.join(work, 'inst.pt');
+    writeFileSync(file, evil);
+    assert.throws(
+      () => importModel({ from: file, format: 'nh', config: path.join(FIXTURES, 'nh_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'nh_ealstm', 'train_data', 'train_data_scaler.yml'), output: path.join(work, 'inst.ealstm') }),
+      (err: Error) => err instanceof InputError && /opcode 0x69/.test(err.message),
+    );
+  });
+});
