@@ -14,6 +14,7 @@ const LAYERS: string[][] = [
   ['data'],
   ['models'],
   ['run'],
+  ['export'],
   ['training'],
   ['evaluation'],
   ['analysis'],

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadRun } from '../run/load-run.js';
+import { checkWritableFile, writeFileAtomic } from '../util/files.js';
+import { packageRoot } from '../util/package-root.js';
+import { buildOnnxModel } from './onnx.js';
+
+export interface OnnxExportResult {
+  output: string;
+  epoch: number;
+  bytes: number;
+}
+
+/**
+ * Writes the weights of `epoch` (default: the last) of a run directory as an ONNX model (see ./onnx.ts for the
+ * graph's inputs and output). The weights are read on the float64 reference backend: they are float32 in the
+ * checkpoint and stay exact.
+ */
+export function exportOnnxRun(runDir: string, output: string, options: { epoch?: number } = {}): OnnxExportResult {
+  checkWritableFile(output, '--output');
+  const run = loadRun(runDir, { epoch: options.epoch, backend: 'reference-f64', threads: 1 });
+  const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  const bytes = buildOnnxModel({
+    spec: run.model.spec,
+    layout: run.model.layout,
+    params: run.model.params,
+    scaler: run.scaler,
+    seqLength: run.config.seq_length,
+    producerVersion: version,
+    metadata: { run_dir: path.resolve(runDir), epoch: String(run.epoch), experiment_name: run.config.experiment_name },
+  });
+  writeFileAtomic(output, bytes);
+  return { output, epoch: run.epoch, bytes: bytes.length };
+}

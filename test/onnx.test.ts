@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { loadConfig } from '../src/config/load.js';
+import { loadPeriod, normalize } from '../src/data/dataset.js';
+import { predictBasin, toDischarge } from '../src/evaluation/predict.js';
+import { exportOnnxRun } from '../src/export/onnx-run.js';
+import { loadRun } from '../src/run/load-run.js';
+import { train } from '../src/training/trainer.js';
+import { tinyConfig } from './helpers/tiny-config.js';
+
+/**
+ * The exported ONNX graph, run by onnxruntime-node on raw (un-normalised) windows, gives the discharge our
+ * evaluation path gives (loadRun + predictBasin + toDischarge) for every test-period day of every basin.
+ */
+async function checkExport(overrides: Record<string, string>): Promise<void> {
+  const { dir, file } = tinyConfig({ hidden_size: '5', epochs: '1', test_end_date: '31/12/2001', ...overrides });
+  const runDir = path.join(dir, 'run');
+  train(loadConfig(file), { runDir });
+  const output = path.join(dir, 'model.onnx');
+  const result = exportOnnxRun(runDir, output);
+  assert.equal(result.epoch, 1);
+
+  const run = loadRun(runDir);
+  const { config, scaler } = run;
+  const seq = config.seq_length;
+  const d = config.dynamic_inputs.length;
+  const s = config.static_attributes.length;
+  const data = loadPeriod(config, ['01022500', '02053200', '02464000'], 'test');
+  const normalized = normalize(data, scaler);
+  const session = await ort.InferenceSession.create(readFileSync(output));
+  assert.deepEqual([...session.inputNames], s > 0 ? ['x_d', 'x_s'] : ['x_d']);
+  assert.deepEqual([...session.outputNames], ['q']);
+
+  let compared = 0;
+  for (const [b, basin] of data.basins.entries()) {
+    const ours = predictBasin(run.model, normalized[b]!, seq, 64);
+    const days = basin.rows - seq + 1;
+    // Raw windows, batch-major: window i ends on row seq - 1 + i.
+    const xd = new Float32Array(days * seq * d);
+    for (let i = 0; i < days; i++) xd.set(basin.inputs.subarray(i * d, (i + seq) * d), i * seq * d);
+    const feeds: Record<string, ort.Tensor> = { x_d: new ort.Tensor('float32', xd, [days, seq, d]) };
+    if (s > 0) {
+      const xs = new Float32Array(days * s);
+      for (let i = 0; i < days; i++) xs.set(basin.statics, i * s);
+      feeds.x_s = new ort.Tensor('float32', xs, [days, s]);
+    }
+    const q = (await session.run(feeds)).q!.data as Float32Array;
+    assert.equal(q.length, days);
+    for (let i = 0; i < days; i++) {
+      const expected = toDischarge(ours[i]!, scaler);
+      assert.ok(Number.isFinite(expected));
+      assert.ok(Math.abs(q[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `${basin.basin} day ${i}: onnx ${q[i]} vs ours ${expected}`);
+      compared++;
+    }
+  }
+  assert.ok(compared > 200);
+  await session.release();
+}
+
+test('ONNX export of an EA-LSTM equals our predictions within 1e-5', async () => {
+  await checkExport({ model: 'ealstm' });
+});
+
+test('ONNX export of an LSTM with statics concatenated equals our predictions within 1e-5', async () => {
+  await checkExport({ model: 'lstm' });
+});
+
+test('ONNX export of a 2-layer LSTM and a 2-layer EA-LSTM equals our predictions within 1e-5', async () => {
+  await checkExport({ model: 'lstm', num_layers: '2' });
+  await checkExport({ model: 'ealstm', num_layers: '2' });
+});
+
+test('ONNX export of an LSTM without static attributes has only the x_d input', async () => {
+  await checkExport({ model: 'lstm', static_attributes: '[]' });
+});
