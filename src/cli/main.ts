@@ -5,6 +5,7 @@ import { registerAnalyzeCommands } from './analyze-commands.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerStudyCommands } from './study-commands.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerModelCommands } from './model-commands.js';
 import { registerPredictCommand } from './predict.js';
 import { exitWithError } from './error-report.js';
 import { registerReportCommands } from './report-commands.js';
@@ -21,6 +22,7 @@ const program = new Command('ealstm')
 // their actions, so that a usage error or --help does not wait for vega, zod and the compute backends.
 registerCoreCommands(program);
 registerPredictCommand(program);
+registerModelCommands(program);
 registerReportCommands(program);
 registerComparisonCommands(program);
 registerAnalyzeCommands(program);
