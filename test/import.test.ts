@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readBundleInfo } from '../src/run/bundle.js';
-import { type ImportFormat, importModel } from '../src/run/import-model.js';
+import { type ImportFormat, importModel, mapStateDict } from '../src/run/import-model.js';
+import { readRunConfig } from '../src/run/run-dir.js';
+import { readTorchStateDict } from '../src/run/torch-pickle.js';
 import { loadRun } from '../src/run/load-run.js';
 import { InputError } from '../src/util/errors.js';
 
@@ -93,8 +95,6 @@ describe('import rejects bad files with a clear InputError', () => {
   });
   it('a truncated checkpoint is refused', () => {
     const bytes = readFileSync(path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'));
-    const nh = path.join(work, 'truncated');
-    rmSync(nh, { recursive: true, force: true });
     for (const keep of [bytes.length - 100, 600]) {
       const file = path.join(work, `model_epoch00${keep === 600 ? 1 : 2}.pt`);
       writeFileSync(file, bytes.subarray(0, keep));
@@ -115,6 +115,15 @@ describe('import rejects bad files with a clear InputError', () => {
     assert.throws(
       () => importModel({ from: file, format: 'nh', config: path.join(FIXTURES, 'nh_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'nh_ealstm', 'train_data', 'train_data_scaler.yml'), output: path.join(work, 'inst.ealstm') }),
       (err: Error) => err instanceof InputError && /opcode 0x69/.test(err.message),
+    );
+  });
+  it('a state dict with parameters of a part we do not have (an embedding network) is refused, naming them', () => {
+    const file = path.join(FIXTURES, 'paper_ealstm', 'model_epoch030.pt');
+    const sd = readTorchStateDict(readFileSync(file), file);
+    sd.set('embedding_net.statics_embedding.net.0.weight', { shape: [2, 2], data: new Float64Array(4) });
+    assert.throws(
+      () => mapStateDict(sd, readRunConfig(path.join(FIXTURES, 'paper_ealstm')), file),
+      (err: Error) => err instanceof InputError && /'embedding_net\.statics_embedding\.net\.0\.weight' are not part of a one-layer ealstm/.test(err.message),
     );
   });
 });

@@ -95,6 +95,9 @@ function nhConfig(file: string): RunConfig {
   if (!raw || typeof raw !== 'object') throw new InputError(`${file}: not a YAML mapping`);
   const model = NH_MODELS[String(raw.model)];
   if (!model) throw new InputError(`${file}: model '${String(raw.model)}' cannot be imported (only cudalstm and ealstm)`);
+  if (raw.output_activation != null && raw.output_activation !== 'linear') {
+    throw new InputError(`${file}: output_activation '${String(raw.output_activation)}' cannot be imported (only a linear head)`);
+  }
   const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
   const forcings = Array.isArray(raw.forcings) ? raw.forcings : raw.forcings ? [raw.forcings] : ['daymet'];
   const ours = {
@@ -170,7 +173,9 @@ export function mapStateDict(sd: StateDict, config: RunConfig, file: string): Re
   const s = config.static_attributes.length;
   const h = config.hidden_size;
   const sizes = `hidden_size ${h}, ${d} dynamic inputs, ${s} static attributes`;
+  const used = new Set<string>();
   const get = (name: string, shape: number[]): Float64Array => {
+    used.add(name);
     const t = sd.get(name);
     if (!t) throw new InputError(`${file}: parameter '${name}' is missing (the ${config.model} model with ${sizes} needs it)`);
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
@@ -216,6 +221,12 @@ export function mapStateDict(sd: StateDict, config: RunConfig, file: string): Re
   }
   out.fc_weight = get(`${fc}weight`, [1, h]);
   out.fc_bias = get(`${fc}bias`, [1]);
+  // A parameter the mapping does not use belongs to a part we do not have (an embedding network, a second layer):
+  // importing without it would predict something else than the source model.
+  const unused = [...sd.keys()].filter((name) => !used.has(name));
+  if (unused.length > 0) {
+    throw new InputError(`${file}: parameter(s) ${unused.slice(0, 4).map((n) => `'${n}'`).join(', ')} are not part of a one-layer ${config.model} (embedding networks and other architectures cannot be imported)`);
+  }
   const layout = parameterLayout({ kind: config.model, dynamicInputs: d, staticInputs: s, hidden: h });
   return Object.fromEntries(layout.map((p) => [p.name, { shape: p.shape, data: out[p.name] }]));
 }
