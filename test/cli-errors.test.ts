@@ -558,6 +558,18 @@ bad('predict', '--run-dir that is a file', (F) => predictArgs(F, '--run-dir', F.
 bad('predict', 'a scaler.json with wrong fields', (F) => predictArgs(F, '--run-dir', F.corrupt.scalerFields), /scaler\.json/);
 bad('predict', '--state-in that does not exist', (F) => predictArgs(F, '--state-in', F.out('state.json')), /--state-in .*state\.json: no such file/);
 bad('predict', '--state-in that is not a state file', (F) => predictArgs(F, '--state-in', F.file), /--state-in .*a-file\.txt/);
+
+// export and import (issue 12): model bundles; import reads the committed PyTorch fixtures of test/import.test.ts
+const NH_FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'import', 'nh_ealstm');
+const nhImport = (F: Fixtures, from: string) => ['--from', from, '--format', 'nh', '--config', path.join(NH_FIXTURE, 'config.yml'), '--scaler', path.join(NH_FIXTURE, 'train_data', 'train_data_scaler.yml'), '--output', F.out('m.ealstm')];
+bad('export', '--run-dir that is not a run', (F) => ['--run-dir', F.emptyDir, '--output', F.out('m.ealstm')], /empty: no config\.yml/);
+bad('export', '--output that exists and is not a bundle', (F) => ['--run-dir', F.run, '--output', F.project], /--output .*project exists and is not a model bundle/);
+bad('export', '--epoch that was not trained', (F) => ['--run-dir', F.run, '--epoch', '9', '--output', F.out('m.ealstm')], /no weights for epoch 9/);
+bad('import', '--from that does not exist', (F) => nhImport(F, F.out('model_epoch001.pt')), /--from .*model_epoch001\.pt: no such file/);
+bad('import', 'an unknown --format', (F) => ['--from', F.file, '--format', 'onnx', '--output', F.out('m.ealstm')], /--format onnx: expected one of nh, paper, safetensors/);
+bad('import', 'a pickle that calls os.system', (F) => nhImport(F, path.join(repoRoot, 'test', 'fixtures', 'import', 'malicious_os_system.pt')), /refused to load: the pickle calls 'posix\.system'/);
+bad('import', '--from that is not a zip', (F) => nhImport(F, F.file), /a-file\.txt: not a readable PyTorch zip file/);
+bad('import', '--format paper without --config', (F) => ['--from', F.file, '--format', 'paper', '--output', F.out('m.ealstm')], /--format paper needs --config/);
 bad('predict', '--output on a read-only file system', (F) => predictArgs(F, '--output', roPath('pred')), /--output .*(read-only|permission denied)/, { readOnly: true });
 
 // the program itself
@@ -575,6 +587,8 @@ const VALID: Record<string, (F: Fixtures) => string[]> = {
   finetune: (F) => ['--from', F.run, '--config', F.configs.tiny, '--run-dir', F.out('ft')],
   evaluate: (F) => ['--run-dir', F.run],
   predict: (F) => ['--run-dir', F.run, '--basins', '01022500', '--start', '01/10/2001', '--end', '31/12/2001', '--output', F.out('pred')],
+  export: (F) => ['--run-dir', F.run, '--output', F.out('m.ealstm')],
+  import: (F) => ['--from', path.join(NH_FIXTURE, 'model_epoch003.pt'), '--format', 'nh', '--output', F.out('m.ealstm')],
   demo: (F) => ['--run-dir', F.out('demo')],
   ensemble: (F) => ['--run-dirs', F.run, F.run2, '--output', F.out('ens')],
   signatures: (F) => ['--run-dir', F.run],
