@@ -108,3 +108,9 @@ test('ealstm export --format onnx (CLI): onnxruntime-node equals ealstm predict 
   for (let i = 0; i < q.length; i++) assert.ok(Math.abs(q[i]! - qsim[i]!) <= 1e-5 * Math.max(1, Math.abs(qsim[i]!)), `day ${i}: onnx ${q[i]} vs predict ${qsim[i]}`);
   await session.release();
 });
+
+test('ealstm export --format with an unknown format is a one-line user error (exit 2)', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'export', '--format', 'tflite', '--run-dir', repoRoot, '--output', 'x.tflite'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'error: --format tflite: expected bundle or onnx\n');
+});

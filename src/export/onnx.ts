@@ -156,17 +156,17 @@ export function buildOnnxModel(info: OnnxModelInfo): Uint8Array {
 
   const dynamicNormalized = standardised('x_d', scaler.input_mean, scaler.input_std, 'x_d');
   const timeMajor = g.one('Transpose', [dynamicNormalized], { perm: [1, 0, 2] }, 'x_d_tm'); // [seq, batch, D]
-  const seqBatch = g.one('Shape', [timeMajor], { start: 0, end: 2 }, 'seq_batch');
-  const batchDim = g.one('Shape', [timeMajor], { start: 1, end: 2 }, 'batch_dim');
   const staticNormalized = s > 0 ? standardised('x_s', scaler.static_mean, scaler.static_std, 'x_s') : '';
 
   let hiddenSequence: string;
   if (kind === 'ealstm') {
+    const batchDim = g.one('Shape', [timeMajor], { start: 1, end: 2 }, 'batch_dim');
     hiddenSequence = eaLstmScan(g, info, timeMajor, staticNormalized, batchDim);
   } else {
     let sequence = timeMajor;
     if (s > 0) {
       // Statics concatenated to every step: [batch, S] -> [seq, batch, S].
+      const seqBatch = g.one('Shape', [timeMajor], { start: 0, end: 2 }, 'seq_batch');
       const expandShape = g.one('Concat', [seqBatch, g.ints('static_dim', [s])], { axis: 0 }, 'static_shape');
       const perStep = g.one('Expand', [g.one('Unsqueeze', [staticNormalized, g.ints('axis0', [0])]), expandShape], {}, 'x_s_steps');
       sequence = g.one('Concat', [timeMajor, perStep], { axis: 2 }, 'x_steps');
