@@ -62,10 +62,11 @@ describe('import reproduces the PyTorch predictions within 1e-5', () => {
     ['nh_ealstm', 'nh', 'model_epoch003.pt', false, 'ealstm'],
     ['paper_ealstm', 'paper', 'model_epoch030.pt', true, 'ealstm'],
     ['paper_lstm', 'paper', 'model_epoch030.pt', true, 'lstm'],
+    ['paper_ealstm', 'paper', 'legacy_model_epoch030.pt', true, 'ealstm'],
     ['safetensors_ealstm', 'safetensors', 'weights.safetensors', true, 'ealstm'],
   ];
   for (const [name, format, from, ours, kind] of cases) {
-    it(`${name} (--format ${format})`, () => {
+    it(`${name} ${from} (--format ${format})`, () => {
       const bundle = importFixture(name, format, from, ours);
       const info = readBundleInfo(bundle);
       assert.equal(info?.model, kind);
@@ -93,14 +94,22 @@ describe('import rejects bad files with a clear InputError', () => {
       (err: Error) => err instanceof InputError && /'lstm\.weight_ih_l0' has shape \[24,5\], expected \[32,5\]/.test(err.message),
     );
   });
-  it('a truncated checkpoint is refused', () => {
-    const bytes = readFileSync(path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'));
-    for (const keep of [bytes.length - 100, 600]) {
-      const file = path.join(work, `model_epoch00${keep === 600 ? 1 : 2}.pt`);
-      writeFileSync(file, bytes.subarray(0, keep));
+  it('a truncated checkpoint (zip or legacy format) is refused', () => {
+    const zip = readFileSync(path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'));
+    const legacy = readFileSync(path.join(FIXTURES, 'paper_ealstm', 'legacy_model_epoch030.pt'));
+    const cuts: [string, Uint8Array][] = [
+      ['zip-end', zip.subarray(0, zip.length - 100)],
+      ['zip-start', zip.subarray(0, 600)],
+      ['legacy-data', legacy.subarray(0, legacy.length - 50)],
+      ['legacy-pickle', legacy.subarray(0, 300)],
+    ];
+    for (const [what, bytes] of cuts) {
+      const file = path.join(work, `${what}.pt`);
+      writeFileSync(file, bytes);
       assert.throws(
-        () => importModel({ from: file, format: 'nh', config: path.join(FIXTURES, 'nh_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'nh_ealstm', 'train_data', 'train_data_scaler.yml'), output: path.join(work, 'cut.ealstm') }),
+        () => importModel({ from: file, format: 'paper', config: path.join(FIXTURES, 'paper_ealstm', 'config.yml'), scaler: path.join(FIXTURES, 'paper_ealstm', 'scaler.json'), output: path.join(work, 'cut.ealstm') }),
         (err: Error) => err instanceof InputError && /not a readable PyTorch zip file|ends early|truncated/.test(err.message),
+        what,
       );
     }
   });

@@ -29,17 +29,41 @@ class OrderedDict {
 class Storage {
   constructor(
     readonly type: string,
-    readonly bytes: Uint8Array,
+    /** Null until read: the legacy format writes the storages after the pickle. */
+    public bytes: Uint8Array | null,
+  ) {}
+}
+/** A tensor as _rebuild_tensor_v2 describes it, materialised once every storage's bytes are known. */
+class TensorRecord {
+  constructor(
+    readonly storage: Storage,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
   ) {}
 }
 const MARK = Symbol('mark');
 
 /**
- * Reads a PyTorch checkpoint (torch.save's zip format: <name>/data.pkl and <name>/data/<key>) holding a
- * state_dict, with a pickle reader that knows only the opcodes torch.save emits for one (protocols 2-5) and the
+ * Reads a PyTorch checkpoint holding a state_dict (torch.save's zip format: <name>/data.pkl and <name>/data/<key>,
+ * or the legacy format of PyTorch < 1.6), with a pickle reader that knows only the opcodes torch.save emits for one (protocols 2-5) and the
  * globals above. Returns the tensors by parameter name. Anything else is an InputError naming what was found.
  */
 export function readTorchStateDict(bytes: Uint8Array, file: string): Map<string, TorchTensor> {
+  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  const root = isZip ? readZipFormat(bytes, file) : readLegacyFormat(bytes, file);
+  const dict = root instanceof OrderedDict ? root.entries : null;
+  if (!dict) throw new InputError(`${file}: the pickle holds no state_dict (expected an OrderedDict of tensors)`);
+  const out = new Map<string, TorchTensor>();
+  for (const [name, value] of dict) {
+    if (!(value instanceof TensorRecord)) throw new InputError(`${file}: state_dict entry '${name}' is not a tensor`);
+    out.set(name, materialise(value, file));
+  }
+  return out;
+}
+
+/** torch.save since PyTorch 1.6: a zip of <name>/data.pkl and the storages <name>/data/<key>. */
+function readZipFormat(bytes: Uint8Array, file: string): unknown {
   const entries = readZipEntries(bytes, file);
   const pickleName = [...entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
   if (!pickleName) throw new InputError(`${file}: no data.pkl in the zip (is it a torch.save file?)`);
@@ -49,29 +73,56 @@ export function readTorchStateDict(bytes: Uint8Array, file: string): Map<string,
     if (!data) throw new InputError(`${file}: the pickle names storage ${key}, which the zip does not hold`);
     return new Storage(type, data);
   };
-  const root = unpickle(entries.get(pickleName) as Uint8Array, file, storageOf);
-  const dict = root instanceof OrderedDict ? root.entries : null;
-  if (!dict) throw new InputError(`${file}: the pickle holds no state_dict (expected an OrderedDict of tensors)`);
-  const out = new Map<string, TorchTensor>();
-  for (const [name, value] of dict) {
-    if (!isTensor(value)) throw new InputError(`${file}: state_dict entry '${name}' is not a tensor`);
-    out.set(name, value);
+  return unpickle(entries.get(pickleName) as Uint8Array, 0, file, storageOf).value;
+}
+
+/**
+ * torch.save before PyTorch 1.6 (the paper's published model_epoch30.pt): pickles of the magic number, the
+ * protocol version and sys_info, then the object (storages as persistent ids), then the sorted list of storage
+ * keys, then per storage an int64 element count and the raw little-endian data.
+ */
+function readLegacyFormat(bytes: Uint8Array, file: string): unknown {
+  const storages = new Map<string, Storage>();
+  const noStorage = (): never => {
+    throw new InputError(`${file}: a storage outside the state_dict (not a torch.save file?)`);
+  };
+  let pos = 0;
+  const magic = unpickle(bytes, pos, file, noStorage);
+  if (magic.value !== LEGACY_MAGIC) throw new InputError(`${file}: not a PyTorch checkpoint (neither a zip nor torch.save's legacy magic number)`);
+  pos = unpickle(bytes, magic.end, file, noStorage).end; // protocol version
+  pos = unpickle(bytes, pos, file, noStorage).end; // sys_info (little-endian, type sizes)
+  const root = unpickle(bytes, pos, file, (type, key) => {
+    const storage = storages.get(key) ?? new Storage(type, null);
+    storages.set(key, storage);
+    return storage;
+  });
+  const keys = unpickle(bytes, root.end, file, noStorage);
+  if (!Array.isArray(keys.value)) throw new InputError(`${file}: corrupt legacy checkpoint (no storage key list)`);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  pos = keys.end;
+  for (const key of keys.value as unknown[]) {
+    const storage = storages.get(String(key));
+    if (!storage) throw new InputError(`${file}: corrupt legacy checkpoint (storage ${String(key)} is not used)`);
+    if (pos + 8 > view.length) throw new InputError(`${file}: the checkpoint ends early (truncated file?)`);
+    const length = Number(view.readBigInt64LE(pos)) * STORAGE_BYTES[storage.type];
+    pos += 8;
+    if (pos + length > view.length) throw new InputError(`${file}: the checkpoint ends early (truncated file?)`);
+    storage.bytes = bytes.subarray(pos, pos + length);
+    pos += length;
   }
-  return out;
+  return root.value;
 }
+/** torch/serialization.py's MAGIC_NUMBER. */
+const LEGACY_MAGIC = Number(0x1950a86a20f9469cfc6cn);
 
-function isTensor(v: unknown): v is TorchTensor {
-  return typeof v === 'object' && v !== null && 'shape' in v && (v as TorchTensor).data instanceof Float64Array;
-}
-
-function unpickle(pkl: Uint8Array, file: string, storageOf: (type: string, key: string) => Storage): unknown {
+function unpickle(pkl: Uint8Array, start: number, file: string, storageOf: (type: string, key: string) => Storage): { value: unknown; end: number } {
   const buf = Buffer.from(pkl.buffer, pkl.byteOffset, pkl.byteLength);
   const fail = (what: string): never => {
     throw new InputError(`${file}: ${what}`);
   };
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
-  let pos = 0;
+  let pos = start;
   const need = (n: number) => {
     if (pos + n > buf.length) fail('the pickle ends early (truncated file?)');
   };
@@ -142,17 +193,18 @@ function unpickle(pkl: Uint8Array, file: string, storageOf: (type: string, key: 
       case 0x75: { const items = popMark(); setItems(stack[stack.length - 1], items); break; } // SETITEMS
       case 0x61: { const v = pop(); (stack[stack.length - 1] as unknown[]).push(v); break; } // APPEND
       case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
-      case 0x2e: return pop(); // STOP
+      case 0x2e: return { value: pop(), end: pos }; // STOP
       default:
         fail(`refused to load: pickle opcode 0x${op.toString(16)} at byte ${pos - 1} is not one a state_dict needs`);
     }
   }
 }
 
-/** torch.save's persistent id: ('storage', <storage type>, key, location, numel). */
+/** torch.save's persistent id: ('storage', <storage type>, key, location, numel[, view_metadata]). */
 function persistentLoad(pid: unknown, storageOf: (type: string, key: string) => Storage, fail: (w: string) => never): Storage {
   if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof Global)) fail('unsupported persistent id in the pickle');
-  const [, type, key] = pid as [string, Global, string];
+  const [, type, key, , , viewMetadata] = pid as [string, Global, string, string, number, unknown];
+  if (viewMetadata != null) fail('storage views in a legacy checkpoint are not supported (save the state_dict again)');
   return storageOf(type.name, String(key));
 }
 
@@ -164,18 +216,26 @@ function call(fn: unknown, args: unknown, fail: (w: string) => never): unknown {
 }
 
 /** _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks): a strided view. */
-function rebuildTensor(args: unknown[], fail: (w: string) => never): TorchTensor {
+function rebuildTensor(args: unknown[], fail: (w: string) => never): TensorRecord {
   const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
-  if (!(storage instanceof Storage) || !Array.isArray(size) || !Array.isArray(stride)) return fail('corrupt pickle (bad tensor record)');
+  if (!(storage instanceof Storage) || typeof offset !== 'number' || !Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length) {
+    return fail('corrupt pickle (bad tensor record)');
+  }
+  return new TensorRecord(storage, offset, size, stride);
+}
+
+function materialise(t: TensorRecord, file: string): TorchTensor {
+  const { storage, offset, size, stride } = t;
   const width = STORAGE_BYTES[storage.type];
-  const view = Buffer.from(storage.bytes.buffer, storage.bytes.byteOffset, storage.bytes.byteLength);
+  const bytes = storage.bytes ?? new Uint8Array(0);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = size.reduce((a, b) => a * b, 1);
   const data = new Float64Array(count);
   const index = new Array<number>(size.length).fill(0);
   for (let n = 0; n < count; n++) {
     let at = offset;
     for (let d = 0; d < size.length; d++) at += index[d] * stride[d];
-    if ((at + 1) * width > view.length) fail('a tensor reaches past its storage (truncated file?)');
+    if (at < 0 || (at + 1) * width > view.length) throw new InputError(`${file}: a tensor reaches past its storage (truncated file?)`);
     data[n] = width === 4 ? view.readFloatLE(at * 4) : width === 8 ? view.readDoubleLE(at * 8) : halfToFloat(view.readUInt16LE(at * 2));
     for (let d = size.length - 1; d >= 0; d--) {
       if (++index[d] < size[d]) break;
