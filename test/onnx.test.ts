@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -95,6 +95,14 @@ test('ealstm export --format onnx (CLI): onnxruntime-node equals ealstm predict 
   };
   const output = path.join(dir, 'model.onnx');
   assert.match(cli(['export', '--format', 'onnx', '--run-dir', runDir, '--output', output]), /wrote .*model\.onnx \(ONNX opset 17, epoch 1/);
+  // Exporting again replaces our own file; a file ealstm did not write is left alone with a user error.
+  assert.match(cli(['export', '--format', 'onnx', '--run-dir', runDir, '--output', output]), /wrote /);
+  const foreign = path.join(dir, 'notes.onnx');
+  writeFileSync(foreign, 'my notes\n');
+  const refused = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'export', '--format', 'onnx', '--run-dir', runDir, '--output', foreign], { encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^error: --output .*notes\.onnx: the file exists and is not an ONNX model written by ealstm/);
+  assert.equal(readFileSync(foreign, 'utf8'), 'my notes\n');
   const predictions = path.join(dir, 'predict');
   cli(['predict', '--run-dir', runDir, '--basins', '02053200', '--start', '01/10/2001', '--end', '30/11/2001', '--output', predictions]);
   const qsim = readFileSync(path.join(predictions, '02053200.csv'), 'utf8').trim().split('\n').slice(1).map((line) => Number(line.split(',')[1]));

@@ -20,6 +20,8 @@ import type { ProtoWriter } from './protobuf.js';
  */
 
 export const ONNX_OPSET = 17;
+/** The model's producer_name (also how an existing output file is recognised as ours before it is replaced). */
+export const ONNX_PRODUCER = 'ealstm';
 
 /** ONNX's LSTM gate order is i, o, f, c; ours is [f | o | g | i]: ONNX gate k is our gate OURS_FOR_ONNX[k]. */
 const OURS_FOR_ONNX = [3, 1, 0, 2];
@@ -210,5 +212,5 @@ export function buildOnnxModel(info: OnnxModelInfo): Uint8Array {
     target_variable: scaler.target_variable,
     ...info.metadata,
   };
-  return model(body, ONNX_OPSET, { name: 'ealstm', version: info.producerVersion }, doc, metadata);
+  return model(body, ONNX_OPSET, { name: ONNX_PRODUCER, version: info.producerVersion }, doc, metadata);
 }
