@@ -32,6 +32,9 @@ test('export writes a bundle that predict uses as a run directory, with the same
   assert.deepEqual(info?.static_attributes.map((a) => a.unit), ['mm/day', '-', 'm', '-']);
   const card = readFileSync(path.join(bundle, 'model_card.md'), 'utf8');
   assert.match(card, /Test metrics \(per-basin median\)[\s\S]*\| NSE \| -?\d+\.\d{3} \| 3 \|/);
+  assert.doesNotMatch(card, /\| note \|/); // a text column is no metric
+  assert.match(card, /training basins: 3 \(01022500, 02053200, 02464000\)/);
+  assert.deepEqual(info?.train_basins, ['01022500', '02053200', '02464000']);
   assert.match(card, /Newman et al\. \(2014\)[\s\S]*Kratzert et al\. \(2023\)[\s\S]*CC-BY-4\.0/);
 
   const args = ['--basins', '01022500,02464000', '--start', '01/10/2001', '--end', '31/10/2001', '--data-dir', demoData, '--dataset', 'camels_us'];

@@ -45,6 +45,8 @@ export interface BundleInfo {
   target_variable: NamedInput;
   /** Where the weights came from: a run directory of ours, or an imported file and its format. */
   source: { kind: 'run' | 'neuralhydrology' | 'paper' | 'safetensors'; path: string; epoch: number | null };
+  /** The training basins' ids (empty where the source does not say, e.g. an import without its basin file). */
+  train_basins: string[];
   /** The epoch loadRun reports for the bundle (the source's, or 1 for an import without one). */
   epoch: number;
   created: string;
@@ -86,6 +88,8 @@ export interface BundleContents {
   /** Weights by our parameter name (models/layout.ts). */
   tensors: Record<string, Tensor>;
   source: BundleInfo['source'];
+  /** The training basins' ids, where known (a run's train_basin_file). */
+  trainBasins?: string[];
   /** Extra sections of the model card (markdown), e.g. the test metrics. */
   cardSections?: string[];
 }
@@ -110,6 +114,7 @@ export function writeBundle(output: string, contents: BundleContents): BundleInf
     static_attributes: config.static_attributes.map(withUnit),
     target_variable: withUnit(config.target_variables[0]),
     source,
+    train_basins: contents.trainBasins ?? [],
     epoch: source.epoch ?? 1,
     created: new Date().toISOString(),
   };
@@ -141,7 +146,7 @@ function modelCard(info: BundleInfo, config: RunConfig, sections: string[]): str
     `- Static attributes: ${list(info.static_attributes)}`,
     `- Target: ${list([info.target_variable])}`,
     `- Source: ${info.source.kind} \`${info.source.path}\`${info.source.epoch ? `, epoch ${info.source.epoch}` : ''}`,
-    `- Dataset: ${config.dataset} (forcing ${String(config.forcings)}); training basins: \`${config.train_basin_file}\``,
+    `- Dataset: ${config.dataset} (forcing ${String(config.forcings)}); training basins: ${basinList(info.train_basins, config.train_basin_file)}`,
     `- Training period: ${config.train_start_date} to ${config.train_end_date}; test period: ${config.test_start_date} to ${config.test_end_date}`,
     '',
     ...sections,
@@ -159,12 +164,21 @@ function modelCard(info: BundleInfo, config: RunConfig, sections: string[]): str
   ].join('\n');
 }
 
+function basinList(basins: string[], file: string): string {
+  if (basins.length === 0) return `as listed in \`${path.basename(file)}\` of the source (not included)`;
+  const shown = basins.slice(0, 40).join(', ');
+  return `${basins.length} (${shown}${basins.length > 40 ? ', ... see bundle.json' : ''})`;
+}
+
 /** A markdown section summarising <run>/test/metrics.csv (basin,NSE,...): median and count per metric. */
 export function metricsSection(rows: { header: string[]; rows: string[][] }): string[] {
   const lines = ['## Test metrics (per-basin median)', '', '| metric | median | basins |', '|---|---|---|'];
   rows.header.forEach((name, col) => {
     if (col === 0) return;
-    const values = rows.rows.map((r) => Number(r[col])).filter(Number.isFinite);
+    // Empty cells are undefined scores, not zeros; a column with text (e.g. note) is no metric.
+    const cells = rows.rows.map((r) => (r[col] ?? '').trim()).filter((c) => c !== '');
+    const values = cells.map(Number);
+    if (values.some((v) => Number.isNaN(v))) return;
     if (values.length > 0) lines.push(`| ${name} | ${median(values).toFixed(3)} | ${values.length} |`);
   });
   return [...lines, ''];

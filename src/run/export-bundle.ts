@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { readBasinList } from '../data/basin-list.js';
 import { readCsvTable } from '../util/csv.js';
 import { InputError } from '../util/errors.js';
 import type { Tensor } from '../util/safetensors.js';
@@ -26,7 +27,9 @@ export function exportRun(runDir: string, output: string, epoch?: number): Bundl
     const table = readCsvTable(metricsFile, 'basin,NSE,...');
     cardSections.push(...metricsSection({ header: table.header, rows: table.rows.map((r) => r.cells) }));
   }
+  const basinFile = run.config.train_basin_file;
   return writeBundle(output, {
+    trainBasins: existsSync(basinFile) ? readBasinList(basinFile) : [],
     config: run.config,
     scaler: run.scaler,
     tensors,
