@@ -68,6 +68,11 @@ function readZipFormat(bytes: Uint8Array, file: string): unknown {
   const pickleName = [...entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
   if (!pickleName) throw new InputError(`${file}: no data.pkl in the zip (is it a torch.save file?)`);
   const prefix = pickleName.slice(0, -'data.pkl'.length);
+  // PyTorch 2 records the byte order of the storages; we read little-endian only (as every x86/ARM machine writes).
+  const byteorder = entries.get(`${prefix}byteorder`);
+  if (byteorder && Buffer.from(byteorder).toString('utf8').trim() !== 'little') {
+    throw new InputError(`${file}: the tensors are stored big-endian; only little-endian checkpoints can be read`);
+  }
   const storageOf = (type: string, key: string): Storage => {
     const data = entries.get(`${prefix}data/${key}`);
     if (!data) throw new InputError(`${file}: the pickle names storage ${key}, which the zip does not hold`);
