@@ -1,6 +1,6 @@
 /**
  * The library: what the `ealstm` commands do, callable from code. The pipeline reads top to bottom:
- * config -> data -> models -> training -> evaluation -> analysis -> report.
+ * config -> data -> models -> run -> training -> evaluation -> analysis -> report -> study.
  */
 export { loadConfig, parseConfig, learningRateAt } from './config/load.js';
 export type { RunConfig } from './config/schema.js';
@@ -22,7 +22,9 @@ export { evaluateRun } from './evaluation/evaluate.js';
 export { predictBasin } from './evaluation/predict.js';
 export { runPredict } from './evaluation/simulate-run.js';
 export { simulateContinuous, simulateWindows } from './evaluation/simulate.js';
-export { calculateMetrics, METRIC_NAMES } from './evaluation/metrics.js';
+export { calculateMetrics, calculateMetricsExplained, METRIC_NAMES } from './evaluation/metrics.js';
+export { summarizeMetric } from './evaluation/summary.js';
+export { readMetricsFile, readPredictions } from './evaluation/results-files.js';
 export { calculateSignatures, SIGNATURE_NAMES } from './evaluation/signatures.js';
 export { wilcoxon, cohensD, ecdf } from './evaluation/statistics.js';
 export { buildEnsemble } from './evaluation/ensemble.js';
@@ -32,3 +34,10 @@ export { runRobustness } from './analysis/robustness.js';
 export { runSensitivity } from './analysis/sensitivity.js';
 export { analyzeEmbedding } from './analysis/embedding.js';
 export { writeReport } from './report/html.js';
+export { exportRun } from './run/export-bundle.js';
+export { importModel } from './run/import-model.js';
+export { exportOnnxRun } from './export/onnx-run.js';
+export { loadStudy } from './study/study-file.js';
+export { expandStudy } from './study/expand.js';
+export { runLocal } from './study/local-executor.js';
+export { collectStudy } from './study/collect.js';
