@@ -51,6 +51,10 @@ const MARK = Symbol('mark');
  */
 export function readTorchStateDict(bytes: Uint8Array, file: string): Map<string, TorchTensor> {
   const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  // Legacy files are pickles, which start with the PROTO opcode (0x80); anything else is neither format.
+  if (!isZip && bytes[0] !== 0x80) {
+    throw new InputError(`${file}: not a readable PyTorch zip file (torch.save since PyTorch 1.6) nor a legacy torch.save pickle`);
+  }
   const root = isZip ? readZipFormat(bytes, file) : readLegacyFormat(bytes, file);
   const dict = root instanceof OrderedDict ? root.entries : null;
   if (!dict) throw new InputError(`${file}: the pickle holds no state_dict (expected an OrderedDict of tensors)`);
