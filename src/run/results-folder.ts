@@ -10,6 +10,7 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
+import { shellQuote } from '../util/shell.js';
 import { pausePoint } from './pause.js';
 import { createStaging, type PublishResult, publishFolder, recoverInterruptedPublish } from './publish.js';
 import { markReportStale } from './stale-report.js';
@@ -73,14 +74,10 @@ export function replaceResultsFolder(options: ResultsFolderOptions): ResultsFold
   return { published, notes };
 }
 
-/** Shell-quotes a path for a command shown to the user, when it needs quoting. */
-export function shellArg(text: string): string {
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 /** `--run-dir <dir>` plus ` --period <period>` unless it is the default test period. */
 export function runDirArgs(dir: string, period: string): string {
-  return `--run-dir ${shellArg(dir)}${period === 'test' ? '' : ` --period ${period}`}`;
+  return `--run-dir ${shellQuote(dir)}${period === 'test' ? '' : ` --period ${period}`}`;
 }
 
 /** The commands that remake what other commands derive from the results folder of `dir` (a run or an ensemble). */

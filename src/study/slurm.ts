@@ -10,6 +10,7 @@ import { InputError } from '../util/errors.js';
 import { readTextFile, readTextLines, writeFileAtomic } from '../util/files.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
 import type { SlurmOptions } from './study-file.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface Submission {
   /** submit-001, submit-002, ... */
@@ -33,10 +34,6 @@ export const slurmDir = (expanded: ExpandedStudy) => path.join(expanded.study.ou
 const submissionsFile = (expanded: ExpandedStudy) => path.join(slurmDir(expanded), 'submissions.jsonl');
 export const jobName = (expanded: ExpandedStudy) => `ealstm-${expanded.study.name}`;
 
-/** Shell-quotes a word unless it is plainly safe, so the scripts stay readable. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_./=:%+,@-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 const sbatchLines = (options: SlurmOptions): string[] => {
   const lines: string[] = [];
@@ -72,15 +69,15 @@ export function writeSlurmScripts(
   mkdirSync(logs, { recursive: true });
   const tasks = path.join(dir, 'tasks.txt');
   writeFileAtomic(tasks, `${runs.map((r) => r.name).join('\n')}\n`);
-  const ealstm = options.ealstm.map(shellWord).join(' ');
-  const study = options.studyArgs.map(shellWord).join(' ');
+  const ealstm = options.ealstm.map(shellQuote).join(' ');
+  const study = options.studyArgs.map(shellQuote).join(' ');
   const cpus = options.slurm.cpus_per_task ?? options.threads;
   const limit = options.slurm.max_parallel ? `%${options.slurm.max_parallel}` : '';
   const header = (name: string, log: string) => [
     '#!/bin/bash',
     `#SBATCH --job-name=${name}`,
-    `#SBATCH --chdir=${shellWord(options.workDir)}`,
-    `#SBATCH --output=${shellWord(path.join(logs, log))}`,
+    `#SBATCH --chdir=${shellQuote(options.workDir)}`,
+    `#SBATCH --output=${shellQuote(path.join(logs, log))}`,
     ...sbatchLines(options.slurm),
   ];
   const arrayText = [
@@ -94,7 +91,7 @@ export function writeSlurmScripts(
     '# The task trains the run (continuing from its last complete epoch if an earlier attempt was killed) and',
     '# evaluates it; an error is recorded in the study\'s failures/ folder. Edit and resubmit by hand if you like.',
     'set -euo pipefail',
-    `exec ${ealstm} study task ${study} --tasks ${shellWord(tasks)} --index "$SLURM_ARRAY_TASK_ID" --threads ${cpus}`,
+    `exec ${ealstm} study task ${study} --tasks ${shellQuote(tasks)} --index "$SLURM_ARRAY_TASK_ID" --threads ${cpus}`,
     '',
   ].join('\n');
   const collectText = [

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lastCompleteEpoch, lastWeightsEpoch } from '../run/checkpoint.js';
-import { type LockHolder, lockFile, readLockHolder } from '../run/lock.js';
+import { isProcessRunning, type LockHolder, lockFile, readLockHolder } from '../run/lock.js';
 import { configFile } from '../run/run-dir.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
@@ -75,7 +75,7 @@ export function shouldResume(run: StudyRun): boolean {
 export function busyHolder(run: StudyRun): LockHolder | null {
   const holder = readLockHolder(lockFile(run.dir));
   if (!holder || holder.pid === process.pid) return null;
-  if (holder.host === os.hostname() && !isAlive(holder.pid)) return null;
+  if (holder.host === os.hostname() && !isProcessRunning(holder.pid)) return null;
   return holder;
 }
 
@@ -88,15 +88,6 @@ export async function waitForRunLock(run: StudyRun, seconds = 15): Promise<void>
   const deadline = Date.now() + seconds * 1000;
   for (let holder = busyHolder(run); holder && holder.host === os.hostname() && Date.now() < deadline; holder = busyHolder(run)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
