@@ -14,9 +14,8 @@ import { describeLeftOut, formatValue, isDefined, overBasins, summarizeMetric } 
 import { SORT_SCRIPT, STYLE } from './assets.js';
 import { type FiguresResult, type FigureFiles, type ReportOptions, writeRunFigures } from './run-figures.js';
 import { modelLabel, periodLabel, readRunResults, type RunResults } from './run-results.js';
+import { escapeHtml } from '../util/html.js';
 
-const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** Makes the ids of an inline SVG unique in the page (vega numbers its clip paths per process). */
 export function prefixSvgIds(svg: string, prefix: string): string {
@@ -27,13 +26,13 @@ export function prefixSvgIds(svg: string, prefix: string): string {
 }
 
 function inlineSvg(fig: FigureFiles, label: string): string {
-  const svg = prefixSvgIds(fig.markup, fig.name).replace(/^<svg\b/, `<svg role="img" aria-label="${esc(label)}"`);
+  const svg = prefixSvgIds(fig.markup, fig.name).replace(/^<svg\b/, `<svg role="img" aria-label="${escapeHtml(label)}"`);
   return `<figure class="chart">${svg}</figure>`;
 }
 
 function svgImage(fig: FigureFiles, alt: string): string {
   const uri = `data:image/svg+xml;base64,${Buffer.from(fig.markup, 'utf8').toString('base64')}`;
-  return `<img src="${uri}" alt="${esc(alt)}" decoding="async">`;
+  return `<img src="${uri}" alt="${escapeHtml(alt)}" decoding="async">`;
 }
 
 const fmt = (v: number | undefined, digits = 3) => formatValue(v ?? Number.NaN, digits);
@@ -87,17 +86,17 @@ function configTable(raw: Record<string, unknown> | null): string {
   for (const group of CONFIG_GROUPS) {
     const present = group.keys.filter((k) => k in raw);
     if (present.length === 0) continue;
-    rows.push(`<tr class="group"><th colspan="2">${esc(group.title)}</th></tr>`);
+    rows.push(`<tr class="group"><th colspan="2">${escapeHtml(group.title)}</th></tr>`);
     for (const k of present) {
       shown.add(k);
       const extra = k.endsWith('_basin_file') ? basinFileCount(raw[k]) : '';
-      rows.push(`<tr><td><code>${esc(k)}</code></td><td>${esc(configValue(raw[k]) + extra)}</td></tr>`);
+      rows.push(`<tr><td><code>${escapeHtml(k)}</code></td><td>${escapeHtml(configValue(raw[k]) + extra)}</td></tr>`);
     }
   }
   const rest = Object.keys(raw).filter((k) => !shown.has(k));
   if (rest.length) {
     rows.push('<tr class="group"><th colspan="2">Other</th></tr>');
-    for (const k of rest) rows.push(`<tr><td><code>${esc(k)}</code></td><td>${esc(configValue(raw[k]))}</td></tr>`);
+    for (const k of rest) rows.push(`<tr><td><code>${escapeHtml(k)}</code></td><td>${escapeHtml(configValue(raw[k]))}</td></tr>`);
   }
   return `<table class="config"><tbody>${rows.join('\n')}</tbody></table>`;
 }
@@ -105,14 +104,14 @@ function configTable(raw: Record<string, unknown> | null): string {
 function trainLogSection(log: EpochLog[], loss: FigureFiles | null, members: string[] | null): string {
   if (members) {
     return `<p>An ensemble: the mean of the simulations of ${members.length} runs (their training logs are in their run directories):</p>
-<ul>${members.map((m) => `<li><code>${esc(m)}</code></li>`).join('')}</ul>`;
+<ul>${members.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('')}</ul>`;
   }
   if (log.length === 0) return '<p class="note">No training log (train_log.jsonl) in the run directory.</p>';
   const total = log.reduce((a, e) => a + (e.seconds ?? 0), 0);
   const rows = log
     .map(
       (e) =>
-        `<tr><td>${e.epoch}</td><td>${fmt(e.loss, 5)}</td><td>${esc(e.lr ?? '')}</td><td>${fmt(e.seconds, 1)}</td><td>${esc(e.samples ?? '')}</td></tr>`,
+        `<tr><td>${e.epoch}</td><td>${fmt(e.loss, 5)}</td><td>${escapeHtml(e.lr ?? '')}</td><td>${fmt(e.seconds, 1)}</td><td>${escapeHtml(e.samples ?? '')}</td></tr>`,
     )
     .join('\n');
   return `<div class="side-by-side">
@@ -127,19 +126,19 @@ ${loss ? inlineSvg(loss, 'training loss per epoch') : ''}
 function summarySection(results: RunResults): string {
   const rows = results.metrics.rows;
   const nse = summarizeMetric(rows, 'NSE');
-  const over = ` <span class="note">(${esc(overBasins(nse))})</span>`;
+  const over = ` <span class="note">(${escapeHtml(overBasins(nse))})</span>`;
   const items: [string, string][] = [
     ['basins', String(rows.length)],
     ['mean NSE', fmt(nse.mean) + over],
     ['median NSE', fmt(nse.median) + over],
     ['basins with NSE &le; 0', String(nse.nonPositive)],
   ];
-  if (nse.leftOut.length > 0) items.push(['basins without a defined NSE', esc(describeLeftOut(nse.leftOut, 'NSE'))]);
+  if (nse.leftOut.length > 0) items.push(['basins without a defined NSE', escapeHtml(describeLeftOut(nse.leftOut, 'NSE'))]);
   for (const c of results.metrics.columns) {
     if (c === 'NSE') continue;
     const s = summarizeMetric(rows, c);
-    const note = s.leftOut.length > 0 ? ` <span class="note">(${esc(overBasins(s))})</span>` : '';
-    items.push([`median ${esc(c)}`, fmt(s.median, DIGITS[c] ?? 3) + note]);
+    const note = s.leftOut.length > 0 ? ` <span class="note">(${escapeHtml(overBasins(s))})</span>` : '';
+    items.push([`median ${escapeHtml(c)}`, fmt(s.median, DIGITS[c] ?? 3) + note]);
   }
   return `<table class="summary"><tbody>${items.map(([k, v]) => `<tr><th scope="row">${k}</th><td>${v}</td></tr>`).join('\n')}</tbody></table>`;
 }
@@ -147,25 +146,25 @@ function summarySection(results: RunResults): string {
 function metricsTable(results: RunResults, shown: Set<string>): string {
   const cols = results.metrics.columns;
   const head =
-    `<tr><th scope="col" data-type="text">basin</th>${cols.map((c) => `<th scope="col" data-type="number" title="${esc(METRIC_NOTES[c] ?? c)}">${esc(c)}</th>`).join('')}` +
+    `<tr><th scope="col" data-type="text">basin</th>${cols.map((c) => `<th scope="col" data-type="number" title="${escapeHtml(METRIC_NOTES[c] ?? c)}">${escapeHtml(c)}</th>`).join('')}` +
     '<th scope="col" data-type="text" title="why a metric has no value">note</th></tr>';
   const body = results.metrics.rows
     .map((r) => {
-      const name = shown.has(r.basin) ? `<a href="#hydrograph-${esc(r.basin)}">${esc(r.basin)}</a>` : esc(r.basin);
+      const name = shown.has(r.basin) ? `<a href="#hydrograph-${escapeHtml(r.basin)}">${escapeHtml(r.basin)}</a>` : escapeHtml(r.basin);
       const cells = cols
         .map((c) => {
           const v = r.metrics[c];
           const cls = c === 'NSE' && isDefined(v) && v <= 0 ? ' class="bad"' : '';
-          const why = r.reasons[c] ? ` title="${esc(r.reasons[c])}"` : '';
+          const why = r.reasons[c] ? ` title="${escapeHtml(r.reasons[c])}"` : '';
           return `<td data-value="${isDefined(v) ? v : ''}"${cls}${why}>${fmt(v, DIGITS[c] ?? 3)}</td>`;
         })
         .join('');
-      return `<tr><td data-value="${esc(r.basin)}">${name}</td>${cells}<td class="note">${esc(formatNote(r.reasons))}</td></tr>`;
+      return `<tr><td data-value="${escapeHtml(r.basin)}">${name}</td>${cells}<td class="note">${escapeHtml(formatNote(r.reasons))}</td></tr>`;
     })
     .join('\n');
   const notes = cols
     .filter((c) => METRIC_NOTES[c])
-    .map((c) => `<dt>${esc(c)}</dt><dd>${esc(METRIC_NOTES[c])}</dd>`)
+    .map((c) => `<dt>${escapeHtml(c)}</dt><dd>${escapeHtml(METRIC_NOTES[c])}</dd>`)
     .join('');
   return `<p class="note">Click a column header to sort (again to reverse). Basins with NSE &le; 0 are marked red; n/a marks a metric that is not defined for the basin, the note says why.</p>
 <div class="table-wrap"><table id="metrics" class="sortable"><thead>${head}</thead><tbody>
@@ -185,27 +184,27 @@ export function reportHtml(results: RunResults, figures: FiguresResult): string 
   const shown = new Set(figures.hydrographs.map((h) => h.basin));
   const hydrographs = figures.hydrographs
     .map(
-      (h) => `<section class="hydrograph" id="hydrograph-${esc(h.basin)}"><h3>Basin ${esc(h.basin)}</h3>
+      (h) => `<section class="hydrograph" id="hydrograph-${escapeHtml(h.basin)}"><h3>Basin ${escapeHtml(h.basin)}</h3>
 ${svgImage(h.figure, `observed and simulated discharge of basin ${h.basin}`)}</section>`,
     )
     .join('\n');
   const mapPart = figures.map
     ? `${inlineSvg(figures.map, 'map of NSE per basin')}<p class="note">Colour: NSE, clamped to [0, 1]; red crosses: NSE &lt; 0.</p>`
-    : `<p class="note">${esc(figures.mapNote ?? 'no map')}</p>`;
+    : `<p class="note">${escapeHtml(figures.mapNote ?? 'no map')}</p>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(name)}: ${esc(model)} report (${esc(period)})</title>
+<title>${escapeHtml(name)}: ${escapeHtml(model)} report (${escapeHtml(period)})</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main>
-<h1>${esc(name)}: ${esc(model)}, ${esc(period)}</h1>
-<p class="meta">Run directory <code>${esc(path.resolve(results.runDir))}</code><br>
-${esc(period)}${start && end ? ` ${esc(start)} to ${esc(end)}` : ''}, ${results.metrics.rows.length} basins. Report written ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC.
-Figures as SVG and PNG: <code>${esc(path.resolve(figures.figuresDir))}</code></p>
+<h1>${escapeHtml(name)}: ${escapeHtml(model)}, ${escapeHtml(period)}</h1>
+<p class="meta">Run directory <code>${escapeHtml(path.resolve(results.runDir))}</code><br>
+${escapeHtml(period)}${start && end ? ` ${escapeHtml(start)} to ${escapeHtml(end)}` : ''}, ${results.metrics.rows.length} basins. Report written ${escapeHtml(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC.
+Figures as SVG and PNG: <code>${escapeHtml(path.resolve(figures.figuresDir))}</code></p>
 <nav><ul>
 <li><a href="#summary">Summary</a></li><li><a href="#config">Settings</a></li><li><a href="#training">Training</a></li>
 <li><a href="#ecdf">NSE distribution</a></li><li><a href="#map">Map</a></li><li><a href="#basins">Per-basin metrics</a></li><li><a href="#hydrographs">Hydrographs</a></li>
@@ -231,7 +230,7 @@ ${mapPart}
 ${metricsTable(results, shown)}
 
 <h2 id="hydrographs">Hydrographs</h2>
-<p class="note">${esc(figures.hydrographNote)} Black: observed; blue: simulated.</p>
+<p class="note">${escapeHtml(figures.hydrographNote)} Black: observed; blue: simulated.</p>
 ${hydrographs}
 </main>
 <script>${SORT_SCRIPT}</script>

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/files.js';
+import { escapeHtml } from '../util/html.js';
 
 const START = '<!-- ealstm:stale -->';
 const END = '<!-- /ealstm:stale -->';
 
-const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Marks a report page as showing results that were replaced: a banner at the top of its body saying `reason`,

@@ -5,9 +5,8 @@ import { writeFileAtomic } from '../util/files.js';
 import type { CollectResult } from './collect.js';
 import type { ExpandedStudy } from './expand.js';
 import { countStates, failureOf } from './state.js';
+import { escapeHtml } from '../util/html.js';
 
-const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** An HTML table of a CSV file written by collect (numbers rounded for reading; the CSV keeps them all). */
 function csvTable(file: string): string {
@@ -15,10 +14,10 @@ function csvTable(file: string): string {
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
   const rows = lines.map((l) => splitCsvLine(l));
   const cell = (v: string) => (/^-?\d+\.\d{4,}(e-?\d+)?$/.test(v) ? Number(v).toPrecision(4) : v);
-  const head = rows[0].map((h) => `<th>${esc(h)}</th>`).join('');
+  const head = rows[0].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = rows
     .slice(1)
-    .map((r) => `<tr>${r.map((v) => `<td>${esc(cell(v))}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('')}</tr>`)
     .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -33,14 +32,14 @@ export function writeStudyReport(expanded: ExpandedStudy, result: CollectResult)
   const rel = (p: string) => path.relative(out, p).split(path.sep).join('/');
   const study = expanded.study;
   const sections: string[] = [];
-  sections.push(`<h1>Study ${esc(study.name)}</h1>`);
-  if (study.description) sections.push(`<p>${esc(study.description)}</p>`);
+  sections.push(`<h1>Study ${escapeHtml(study.name)}</h1>`);
+  if (study.description) sections.push(`<p>${escapeHtml(study.description)}</p>`);
   const counts = countStates([...result.states.values()]);
   sections.push(
-    `<p>${expanded.runs.length} runs: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}. Study file <code>${esc(path.resolve(study.file))}</code>; ` +
-      `collected ${esc(new Date().toISOString())}.</p>`,
+    `<p>${expanded.runs.length} runs: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}. Study file <code>${escapeHtml(path.resolve(study.file))}</code>; ` +
+      `collected ${escapeHtml(new Date().toISOString())}.</p>`,
   );
-  for (const n of result.notes) sections.push(`<p class="note">${esc(n)}</p>`);
+  for (const n of result.notes) sections.push(`<p class="note">${escapeHtml(n)}</p>`);
 
   if (result.comparison) {
     const dir = path.join(result.resultsDir, 'comparison');
@@ -59,7 +58,7 @@ export function writeStudyReport(expanded: ExpandedStudy, result: CollectResult)
     sections.push('<h2>Grid search</h2>');
     const md = readFileSync(path.join(result.resultsDir, 'grid.md'), 'utf8');
     const winner = /^Winning setting: .*$/m.exec(md)?.[0];
-    if (winner) sections.push(`<p><strong>${esc(winner)}</strong></p>`);
+    if (winner) sections.push(`<p><strong>${escapeHtml(winner)}</strong></p>`);
     sections.push(csvTable(path.join(result.resultsDir, 'grid.csv')));
   }
 
@@ -68,18 +67,18 @@ export function writeStudyReport(expanded: ExpandedStudy, result: CollectResult)
     const state = result.states.get(run) ?? 'pending';
     const report = path.join(run.dir, 'report.html');
     const link = existsSync(report)
-      ? `<a href="${rel(report)}">${esc(run.name)}</a>`
+      ? `<a href="${rel(report)}">${escapeHtml(run.name)}</a>`
       : existsSync(path.join(run.dir, 'test', 'metrics.csv'))
-        ? `<a href="${rel(path.join(run.dir, 'test', 'metrics.csv'))}">${esc(run.name)}</a>`
-        : esc(run.name);
-    const error = state === 'failed' ? esc(failureOf(expanded, run)?.split('\n')[0] ?? '') : '';
-    return `<tr><td>${link}</td><td>${esc(state)}</td><td>${error}</td></tr>`;
+        ? `<a href="${rel(path.join(run.dir, 'test', 'metrics.csv'))}">${escapeHtml(run.name)}</a>`
+        : escapeHtml(run.name);
+    const error = state === 'failed' ? escapeHtml(failureOf(expanded, run)?.split('\n')[0] ?? '') : '';
+    return `<tr><td>${link}</td><td>${escapeHtml(state)}</td><td>${error}</td></tr>`;
   });
   sections.push(`<table><thead><tr><th>run</th><th>state</th><th>error</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`);
   sections.push(`<p>Per-run summary: <a href="${rel(path.join(result.resultsDir, 'runs.csv'))}">runs.csv</a>.</p>`);
 
   const html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Study ${esc(study.name)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Study ${escapeHtml(study.name)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
