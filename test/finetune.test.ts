@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
@@ -97,7 +97,11 @@ describe('finetune', () => {
     // What a kill during epoch 2 leaves: epoch 1 complete, epoch 2 not.
     rmSync(weightsFile(runDir, 2));
     rmSync(optimizerFile(runDir, 2));
+    // The base run may have moved meanwhile: a run with a complete epoch continues from its own checkpoint.
+    const moved = `${base}-moved`;
+    renameSync(base, moved);
     const resumed = runCli(['train', '--resume', '--run-dir', runDir]);
+    renameSync(moved, base);
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stdout, /resuming at epoch 2/);
     for (const [name, values] of weightsByName(runDir, 2)) assert.ok(bitsEqual(values, uninterrupted.get(name) as Float32Array), name);

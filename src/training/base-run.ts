@@ -4,7 +4,7 @@ import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
 import { parameterLayout, type ParamSlice } from '../models/layout.js';
 import { frozenParameters } from '../models/modules.js';
-import { lastWeightsEpoch, weightsFile } from '../run/checkpoint.js';
+import { lastCompleteEpoch, lastWeightsEpoch, weightsFile } from '../run/checkpoint.js';
 import { readRunConfig, readScaler } from '../run/run-dir.js';
 import { InputError } from '../util/errors.js';
 
@@ -15,8 +15,8 @@ const MODEL_SHAPE_KEYS = ['model', 'dynamic_inputs', 'static_attributes', 'targe
 export interface BaseRun {
   runDir: string;
   epoch: number;
-  /** The base run's weights file of that epoch: the first epoch starts from it. */
-  weights: string;
+  /** The base run's weights file of that epoch: the first epoch starts from it (null when resuming). */
+  weights: string | null;
   /** The base run's scaler (null when refit_scaler is set: this run fits its own). */
   scaler: Scaler | null;
   /** The parameters finetune_modules leaves out, none when it is empty. */
@@ -36,15 +36,22 @@ export function resolveBaseEpoch(config: RunConfig): RunConfig {
 
 /**
  * Checks a fine-tuning config against its base run (key base_run_dir) and returns what training takes from it; null
- * for an ordinary run. Errors name the base run and the offending key.
+ * for an ordinary run. Errors name the base run and the offending key. A resumed fine-tuning run (`resumedRunDir`)
+ * with a complete epoch continues from its own checkpoint and scaler, so it no longer needs the base run (which may
+ * have moved).
  */
-export function baseRun(config: RunConfig): BaseRun | null {
+export function baseRun(config: RunConfig, resumedRunDir?: string): BaseRun | null {
   const runDir = config.base_run_dir;
   if (!runDir) {
     if (config.finetune_modules.length > 0 || config.base_epoch !== undefined) {
       throw new InputError("finetune_modules and base_epoch need base_run_dir (the run to fine-tune; `ealstm finetune --from` sets it)");
     }
     return null;
+  }
+  // Once an epoch is complete the run continues from its own checkpoint; before that it starts from the base again.
+  if (resumedRunDir && lastCompleteEpoch(resumedRunDir) > 0) {
+    const scaler = config.refit_scaler ? null : readScaler(resumedRunDir);
+    return { runDir, epoch: config.base_epoch ?? 0, weights: null, scaler, frozen: frozenModules(config) };
   }
   if (!existsSync(runDir)) throw new InputError(`base_run_dir ${runDir} does not exist`);
   const base = readRunConfig(runDir);
@@ -56,6 +63,11 @@ export function baseRun(config: RunConfig): BaseRun | null {
   const epoch = config.base_epoch ?? lastWeightsEpoch(runDir);
   const weights = weightsFile(runDir, epoch);
   if (!existsSync(weights)) throw new InputError(`base run ${runDir}: no weights for epoch ${epoch} (${path.basename(weights)})`);
+  return { runDir, epoch, weights, scaler: config.refit_scaler ? null : readScaler(runDir), frozen: frozenModules(config) };
+}
+
+/** The parameters finetune_modules leaves out; an unknown module name is an error listing the model's modules. */
+function frozenModules(config: RunConfig): ParamSlice[] {
   const layout = parameterLayout({
     kind: config.model,
     dynamicInputs: config.dynamic_inputs.length,
@@ -67,5 +79,5 @@ export function baseRun(config: RunConfig): BaseRun | null {
   if (unknown.length > 0) {
     throw new InputError(`finetune_modules: unknown module ${unknown.map((n) => `'${n}'`).join(', ')}; the ${config.model} model has ${known.join(', ')}`);
   }
-  return { runDir, epoch, weights, scaler: config.refit_scaler ? null : readScaler(runDir), frozen };
+  return frozen;
 }

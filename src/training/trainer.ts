@@ -107,7 +107,7 @@ export function train(inputConfig: RunConfig | null, options: TrainOptions = {})
     refuseExistingRun(runDir);
   }
 
-  const setup = prepareTraining(config);
+  const setup = prepareTraining(config, options.resume ? runDir : undefined);
   if (options.resume) checkScalerUnchanged(runDir, readScaler(runDir), setup.scaler);
 
   createRunDirectory(runDir);
@@ -147,14 +147,14 @@ function refuseExistingRun(runDir: string): void {
  * Loads the training data, fits the scaler, and builds the model and its buffers; every configuration or data
  * error surfaces here, before the run directory is touched.
  */
-function prepareTraining(config: RunConfig): TrainingSetup {
+function prepareTraining(config: RunConfig, resumedRunDir?: string): TrainingSetup {
   for (let epoch = 1; epoch <= config.epochs; epoch++) learningRateAt(config.learning_rate, epoch);
   const trainBasins = readBasinList(config.train_basin_file);
   // Evaluated later, but checked now: a missing or empty list, or a test basin without all its static
   // attributes, is an error before anything is written rather than after the training.
   modelAttributes(config, readBasinList(config.test_basin_file));
   const raw = loadPeriod(config, trainBasins, 'train');
-  const base = baseRun(config);
+  const base = baseRun(config, resumedRunDir);
   const scaler = base?.scaler ?? fitScaler(config, raw);
   const basins = normalize(raw, scaler);
   for (const b of basins) {
