@@ -219,7 +219,6 @@ export class WasmBackend implements ComputeBackend {
     if (this.workers.length > 0) reaper.register(this, this.workers, this);
   }
 
-  /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
     stepForwardInParts(this, ...args);
   }
@@ -235,6 +234,7 @@ export class WasmBackend implements ComputeBackend {
   readonly copy = hostOps.copy;
   readonly axpy = hostOps.axpy;
 
+  /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   alloc(n: number): Float32Array {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`wasm backend: alloc(${n}) needs a non-negative integer`);
     const ptr = this.top;
