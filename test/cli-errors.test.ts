@@ -21,9 +21,10 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';
 import { train } from '../src/training/trainer.js';
-import { alive, compileCli } from './helpers/compiled-cli.js';
+import { compileCli } from './helpers/compiled-cli.js';
+import { isProcessRunning } from '../src/run/lock.js';
 import { folderSnapshot } from './helpers/run-cli.js';
-import { demoData, repoRoot } from './helpers/tiny-config.js';
+import { configYaml, demoData, repoRoot, tinyConfigLines } from './helpers/tiny-config.js';
 
 // The CLI as plain JavaScript (see compileCli): a few hundred child processes start 3x faster than via tsx.
 const compiled = compileCli();
@@ -110,7 +111,7 @@ function removeLeftovers(): void {
   const mounts = existsSync('/proc/mounts') ? readFileSync('/proc/mounts', 'utf8').split('\n') : [];
   for (const name of readdirSync(os.tmpdir())) {
     const m = /^ealstm-cli-errors-(\d+)-/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || isProcessRunning(Number(m[1]))) continue;
     const dir = path.join(os.tmpdir(), name);
     try {
       for (const line of mounts) if (line.split(' ')[1]?.startsWith(`${dir}/`)) execFileSync('umount', [line.split(' ')[1]], { stdio: 'ignore' });
@@ -131,37 +132,21 @@ let masterSnapshot: Record<string, string> = {};
 
 /** The tiny config's lines; `overrides` replace or (with '') drop keys. Paths point into `master`. */
 function configText(overrides: Record<string, string> = {}): string {
-  const lines: Record<string, string> = {
-    experiment_name: 'cli_errors',
-    model: 'ealstm',
-    dataset: 'camels_us',
-    data_dir: demoData,
-    forcings: 'daymet',
-    dynamic_inputs: '[prcp(mm/day), srad(W/m2), tmax(C), tmin(C), vp(Pa)]',
-    static_attributes: '[p_mean, aridity, elev_mean, frac_forest]',
-    target_variables: '[QObs(mm/d)]',
-    train_basin_file: master.basins,
-    test_basin_file: master.basins,
-    train_start_date: '01/10/2000',
-    train_end_date: '31/03/2001',
-    test_start_date: '01/10/2001',
-    test_end_date: '31/12/2001',
-    seq_length: '10',
-    hidden_size: '4',
-    learning_rate: '1.0e-3',
-    batch_size: '64',
-    epochs: '1',
-    seed: '3',
-    cache_dir: path.join(base, 'cache'),
-    backend: 'reference',
-    num_workers: '1',
-    run_root: path.join(master.root, 'runs'),
-    ...overrides,
-  };
-  return `${Object.entries(lines)
-    .filter(([, v]) => v !== '')
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\n')}\n`;
+  return configYaml(
+    tinyConfigLines(master.basins, path.join(base, 'cache'), {
+      experiment_name: 'cli_errors',
+      train_end_date: '31/03/2001',
+      test_end_date: '31/12/2001',
+      seq_length: '10',
+      hidden_size: '4',
+      output_dropout: '',
+      learning_rate: '1.0e-3',
+      epochs: '1',
+      seed: '3',
+      run_root: path.join(master.root, 'runs'),
+      ...overrides,
+    }),
+  );
 }
 
 /** A copy of the demo data whose first basin has an empty p_mean cell (forcing and flow linked, not copied). */

@@ -13,7 +13,7 @@ import { estimateWork } from '../src/study/estimate.js';
 import { foldFiles, kFoldSplit, writeFoldFiles } from '../src/study/folds.js';
 import { busyHolder, runState, trainedEpochs } from '../src/study/state.js';
 import { loadStudy } from '../src/study/study-file.js';
-import { lockFile, readLockHolder } from '../src/run/lock.js';
+import { isProcessRunning, lockFile, readLockHolder } from '../src/run/lock.js';
 import { readBasinList } from '../src/data/basin-list.js';
 import { runCli, startCli } from './helpers/run-cli.js';
 import { collectedTables, runMetrics } from './helpers/study.js';
@@ -212,16 +212,8 @@ describe('local executor', () => {
     runner.child.kill('SIGKILL');
     await runner.exited;
     // Its children notice and end too: no run keeps training behind the next runner's back.
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const until = Date.now() + 10_000;
-    while (expanded.runs.some((r) => (readLockHolder(lockFile(r.dir)) ? alive(readLockHolder(lockFile(r.dir))!.pid) : false))) {
+    while (expanded.runs.some((r) => (readLockHolder(lockFile(r.dir)) ? isProcessRunning(readLockHolder(lockFile(r.dir))!.pid) : false))) {
       assert.ok(Date.now() < until, 'a child of the killed runner is still training');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

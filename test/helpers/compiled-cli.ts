@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { isProcessRunning } from '../../src/run/lock.js';
 import { repoRoot } from './tiny-config.js';
 
 /**
@@ -14,7 +15,7 @@ export function compileCli(): { main: string; remove: () => void } {
   // Copies left by killed test processes.
   for (const name of existsSync(cache) ? readdirSync(cache) : []) {
     const pid = Number(/^ealstm-cli-test-(\d+)$/.exec(name)?.[1]);
-    if (pid && !alive(pid)) rmSync(path.join(cache, name), { recursive: true, force: true });
+    if (pid && !isProcessRunning(pid)) rmSync(path.join(cache, name), { recursive: true, force: true });
   }
   const out = path.join(cache, `ealstm-cli-test-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
@@ -34,14 +35,4 @@ export function compileCli(): { main: string; remove: () => void } {
   };
   walk(src);
   return { main: path.join(out, 'src', 'cli', 'main.js'), remove: () => rmSync(out, { recursive: true, force: true }) };
-}
-
-/** Whether process `pid` is alive (EPERM: alive, but another user's). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

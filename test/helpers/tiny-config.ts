@@ -6,12 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const demoData = path.join(repoRoot, 'data', 'demo', 'camels_us');
 
-/** A small but real training setup on the bundled CAMELS-US basins; `overrides` replace whole lines by key. */
-export function tinyConfig(overrides: Record<string, string> = {}): { dir: string; file: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ealstm-test-'));
-  const basins = path.join(dir, 'basins.txt');
-  writeFileSync(basins, '01022500\n02053200\n02464000\n');
-  const lines: Record<string, string> = {
+/** The lines of a small but real training setup on the bundled basins; `overrides` replace keys, '' drops one. */
+export function tinyConfigLines(basins: string, cacheDir: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
     experiment_name: 'tiny',
     model: 'ealstm',
     dataset: 'camels_us',
@@ -33,16 +30,28 @@ export function tinyConfig(overrides: Record<string, string> = {}): { dir: strin
     batch_size: '64',
     epochs: '2',
     seed: '5',
-    cache_dir: path.join(dir, 'cache'),
+    cache_dir: cacheDir,
     backend: 'reference',
     num_workers: '1',
     ...overrides,
   };
+}
+
+/** YAML text of config lines, without the dropped ('') keys. */
+export function configYaml(lines: Record<string, string>): string {
   const text = Object.entries(lines)
     .filter(([, v]) => v !== '')
     .map(([k, v]) => `${k}: ${v}`)
     .join('\n');
+  return `${text}\n`;
+}
+
+/** A small but real training setup on the bundled CAMELS-US basins, in a new temporary folder. */
+export function tinyConfig(overrides: Record<string, string> = {}): { dir: string; file: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ealstm-test-'));
+  const basins = path.join(dir, 'basins.txt');
+  writeFileSync(basins, '01022500\n02053200\n02464000\n');
   const file = path.join(dir, 'config.yml');
-  writeFileSync(file, `${text}\n`);
+  writeFileSync(file, configYaml(tinyConfigLines(basins, path.join(dir, 'cache'), overrides)));
   return { dir, file };
 }
