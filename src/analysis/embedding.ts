@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UMAP } from 'umap-js';
 import type { BackendName } from '../compute/select.js';
+import { requireAllAttributes } from '../data/attribute-table.js';
 import { loadAttributes } from '../data/cache.js';
 import { InputError } from '../util/errors.js';
 import { slice } from '../models/layout.js';
@@ -336,12 +337,8 @@ export function writeRunEmbedding(options: RunEmbeddingOptions): { outputDir: st
   const source = runSource(config);
   const names = config.static_attributes;
   const raw = loadAttributes(source, basins, names);
+  requireAllAttributes(raw);
   const s = names.length;
-  basins.forEach((b, i) => {
-    names.forEach((name, j) => {
-      if (Number.isNaN(raw.values[i * s + j])) throw new InputError(`basin ${b}: attribute '${name}' is missing (NA) in the ${config.dataset} attribute tables`);
-    });
-  });
   const standardized = raw.values.map((v, idx) => (v - scaler.static_mean[idx % s]) / scaler.static_std[idx % s]);
   const embedding = inputGateEmbedding(model, standardized, basins.length);
   const h = config.hidden_size;
