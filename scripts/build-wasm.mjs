@@ -1,7 +1,9 @@
 // Compiles the AssemblyScript kernels (src/compute/wasm/kernels.as) into two WebAssembly modules:
 //   build/wasm/kernels-simd.wasm     v128 SIMD (runs on any Node >= 20)
-//   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; on Node 20 wasm.ts sets V8's --experimental-wasm-relaxed-simd)
-// src/compute/wasm.ts loads them from the package root (from src/ under tsx and from dist/ alike).
+//   build/wasm/kernels-relaxed.wasm  + relaxed SIMD (f32x4.relaxed_madd; on Node 20 wasm-node.ts sets V8's --experimental-wasm-relaxed-simd)
+//   build/wasm/kernels-simd-local.wasm  v128 SIMD on an unshared memory, one thread: the browser page (src/web), where
+//                                       shared memory needs cross-origin isolation that a page opened as a file lacks
+// src/compute/wasm-node.ts loads the first two from the package root (from src/ under tsx and from dist/ alike).
 // The kernels' argument-block constants come from the table in src/compute/wasm/abi.ts (also read by wasm.ts):
 // it is transpiled with the typescript dev dependency and handed to asc as the module './abi'.
 // Runs from the "build:wasm" script, which "build" and "prepare" (so `npm install` on a clone) call first.
@@ -49,7 +51,6 @@ const common = [
   '--noAssert',
   '--runtime', 'stub',
   '--importMemory',
-  '--sharedMemory',
   '--initialMemory', '1',
   '--maximumMemory', '65536',
   '--enable', 'simd',
@@ -57,8 +58,9 @@ const common = [
   '--use', 'abort=',
 ];
 const variants = [
-  { file: 'kernels-simd.wasm', extra: [] },
-  { file: 'kernels-relaxed.wasm', extra: ['--enable', 'relaxed-simd'] },
+  { file: 'kernels-simd.wasm', extra: ['--sharedMemory'] },
+  { file: 'kernels-relaxed.wasm', extra: ['--sharedMemory', '--enable', 'relaxed-simd'] },
+  { file: 'kernels-simd-local.wasm', extra: [] },
 ];
 const wat = process.argv.includes('--wat');
 

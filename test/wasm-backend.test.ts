@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { createBackend } from '../src/compute/select.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash, assemblyScriptConstants } from '../src/compute/wasm/abi.js';
-import { loadWasmBackend, openWasmBackend, WasmBackend } from '../src/compute/wasm.js';
+import { WasmBackend } from '../src/compute/wasm.js';
+import { loadWasmBackend, openWasmBackend } from '../src/compute/wasm-node.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Random } from '../src/util/random.js';
 import { goldenSuite } from './helpers/golden-suite.js';
@@ -472,7 +473,7 @@ describe('wasm variant choice', () => {
   it('a fresh node process (no flags, as the CLI runs) loads the relaxed-SIMD build', () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
     const script = `
-      import { openWasmBackend } from './src/compute/wasm.js';
+      import { openWasmBackend } from './src/compute/wasm-node.js';
       const r = openWasmBackend({ threads: 1 });
       r.backend?.close();
       console.log(JSON.stringify({ name: r.backend?.name ?? null, reason: r.reason ?? null }));
@@ -525,7 +526,7 @@ describe('wasm argument block (src/compute/wasm/abi.ts, the one table wasm.ts an
       (func (export "run") (param i32 i32 i32)))`);
     stale.setFeatures(binaryen.Features.All);
     const module = new WebAssembly.Module(stale.emitBinary());
-    assert.throws(() => new WasmBackend('wasm-simd', module, 1), /another argument layout.*npm run build:wasm/);
+    assert.throws(() => new WasmBackend('wasm-simd', module, { threads: 1, sharedMemory: true }), /another argument layout.*npm run build:wasm/);
   });
 });
 

@@ -5,7 +5,7 @@ import { InputError } from '../util/errors.js';
 import type { BackendLoad, ComputeBackend } from './backend.js';
 import { openNativeBackend } from './native.js';
 import { ReferenceBackend } from './reference.js';
-import { openWasmBackend } from './wasm.js';
+import { openWasmBackend } from './wasm-node.js';
 import { openWebGpuBackend } from './webgpu.js';
 
 export type { BackendName, ConcreteBackendName } from '../util/backend-names.js';

@@ -1,20 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../util/package-root.js';
-import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import type { ComputeBackend, FloatArray } from './backend.js';
+import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
  * The WebAssembly SIMD float32 backend: GEMM and the fused LSTM-cell kernels written in AssemblyScript
  * (src/compute/wasm/kernels.as), compiled at build time (scripts/build-wasm.mjs, run by `npm run build:wasm`,
  * `npm run build` and `npm install`'s prepare) into build/wasm/. Needs nothing native; the default backend when
- * the OpenBLAS addon is absent.
+ * the OpenBLAS addon is absent. This module uses no Node API, so the browser page (src/web) runs the same class;
+ * Node loads the kernels and starts the worker threads in ./wasm-node.ts.
  *
- * All buffers live in one shared WebAssembly.Memory (growing it never detaches existing views); alloc() is a bump
+ * All buffers live in one WebAssembly.Memory, shared where threads share it (growing it never detaches views); alloc() is a bump
  * allocator handing out zero-filled, 64-byte-aligned Float32Array views into it, and the kernels refuse arrays that
  * are not such views. With threads > 1, worker threads (unref'd: they never keep the process alive) instantiate
  * the same module on the same memory. A large enough call is cut into chunks (blocks of C's columns or rows on
@@ -25,22 +20,39 @@ import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
  * any thread count and timing.
  */
 
-/** Where the compiled kernels live, relative to the package root. */
-export const WASM_KERNEL_DIR = join('build', 'wasm');
-export const WASM_SIMD_FILE = 'kernels-simd.wasm';
-export const WASM_RELAXED_FILE = 'kernels-relaxed.wasm';
-
 export type WasmVariant = 'wasm-simd' | 'wasm-relaxed-simd';
 
-export interface WasmBackendOptions {
-  /** Threads sharing each kernel call, the calling one included (default: os.cpus().length). */
-  threads?: number;
-  /**
-   * Which build: 'auto' (default) takes relaxed SIMD (fused multiply-add where the CPU has it) when this runtime
-   * accepts it, else plain SIMD; EALSTM_NO_RELAXED_SIMD=1 makes 'auto' take plain SIMD, whose results are the same
-   * bits on every machine. Naming a variant forces it (unavailable if unusable).
-   */
-  variant?: 'auto' | WasmVariant;
+/** Where the compiled kernels live, relative to the package root, and their files (scripts/build-wasm.mjs). */
+export const WASM_KERNEL_DIR = 'build/wasm';
+export const WASM_KERNEL_FILES: Record<WasmVariant | 'wasm-simd-local', string> = {
+  'wasm-simd': 'kernels-simd.wasm',
+  'wasm-relaxed-simd': 'kernels-relaxed.wasm',
+  /** Plain SIMD on an unshared memory, for one thread where shared memory is unavailable (a page not cross-origin isolated). */
+  'wasm-simd-local': 'kernels-simd-local.wasm',
+};
+
+/** What a worker thread needs to run the kernels on the backend's memory (see wasm-node.ts). */
+export interface KernelWorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: number;
+  args: number;
+  tid: number;
+  spin: number;
+}
+
+/** A started worker thread, as far as the backend needs it. */
+export interface KernelWorker {
+  terminate(): unknown;
+}
+
+export interface WasmBackendSetup {
+  /** Threads sharing each kernel call, the calling one included; > 1 needs `startWorker` and a shared-memory build. */
+  threads: number;
+  /** Whether the module imports a shared memory (the threaded builds do; wasm-simd-local does not). */
+  sharedMemory: boolean;
+  /** Starts worker thread `data.tid` (1 .. threads-1). */
+  startWorker?: (data: KernelWorkerData) => KernelWorker;
 }
 
 // ---- memory layout (bytes) ---------------------------------------------------------------------------------------
@@ -52,11 +64,14 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
 const ALIGN = 64;
 
-// Control block Int32 slots.
-const C_GEN = 0; // job generation; workers sleep on it
-const C_DONE = 1; // chunks finished in the current job; the main thread sleeps on it
-const C_ERROR = 2; // set by a worker whose kernel call threw
-const C_QUIT = 3; // set by close()
+/** Control block Int32 slots (the worker body in wasm-node.ts uses them too). */
+export const CONTROL = {
+  GEN: 0, // job generation; workers sleep on it
+  DONE: 1, // chunks finished in the current job; the main thread sleeps on it
+  ERROR: 2, // set by a worker whose kernel call threw
+  QUIT: 3, // set by close()
+} as const;
+const { GEN: C_GEN, DONE: C_DONE, ERROR: C_ERROR, QUIT: C_QUIT } = CONTROL;
 const CLAIM_INDEX = 2; // BigInt64 index of the claim word: generation << 32 | chunks << 16 | next chunk
 
 /** Below this many multiply-adds a gemm runs on the calling thread alone (waking workers costs more). */
@@ -77,98 +92,23 @@ interface KernelExports {
   ABI_HASH?: WebAssembly.Global;
 }
 
-type ModuleLoad = { module: WebAssembly.Module; reason?: undefined } | { module: null; reason: string };
-const modules = new Map<WasmVariant, ModuleLoad>();
-
-/** The compiled module of a variant, or why it is unusable here: its file is missing or this runtime rejects it (cached). */
-function kernelModule(variant: WasmVariant): ModuleLoad {
-  let loaded = modules.get(variant);
-  if (!loaded) {
-    loaded = compileKernels(variant);
-    modules.set(variant, loaded);
-  }
-  return loaded;
-}
-
-/**
- * Node 20's V8 (11.3) has relaxed SIMD behind --experimental-wasm-relaxed-simd, which our npm scripts and users' node
- * command lines do not pass; later V8s ship it. The flag only lets the validator accept the relaxed opcodes, and V8
- * reads it when a module is validated and compiled, so setting it at run time, before compiling, is enough. Returns
- * false where this V8 refuses the flag.
- */
-function enableRelaxedSimd(): boolean {
-  try {
-    setFlagsFromString('--experimental-wasm-relaxed-simd');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function compileKernels(variant: WasmVariant): ModuleLoad {
-  const file = join(packageRoot(), WASM_KERNEL_DIR, variant === 'wasm-simd' ? WASM_SIMD_FILE : WASM_RELAXED_FILE);
-  if (!existsSync(file)) {
-    return { module: null, reason: `${file} is missing (\`npm run build:wasm\` builds it; needs the assemblyscript dev dependency)` };
-  }
-  try {
-    const bytes = readFileSync(file);
-    if (!WebAssembly.validate(bytes) && !(variant === 'wasm-relaxed-simd' && enableRelaxedSimd() && WebAssembly.validate(bytes))) {
-      const feature = variant === 'wasm-simd' ? 'WebAssembly SIMD' : 'WebAssembly relaxed SIMD';
-      return { module: null, reason: `this runtime (Node ${process.version}) does not accept ${feature}, which ${file} uses` };
-    }
-    return { module: new WebAssembly.Module(bytes) };
-  } catch (e) {
-    return { module: null, reason: `${file} could not be compiled: ${e instanceof Error ? e.message : String(e)}` };
-  }
-}
-
-/**
- * Worker thread body (CommonJS, evaluated): sleep on the generation slot; on a new generation claim chunks of that
- * job until none is left; stop on quit. A kernel that throws sets the error flag and wakes the main thread.
- */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, args, tid, spin } = workerData;
-const c = new Int32Array(memory.buffer, ctrl, 4);
-let run = null;
-try {
-  run = new WebAssembly.Instance(module, { env: { memory } }).exports.run;
-} catch (e) {
-  Atomics.store(c, ${C_ERROR}, 1);
-  Atomics.notify(c, ${C_DONE});
-}
-let seen = 0;
-while (run !== null) {
-  let g;
-  for (let s = 0; (g = Atomics.load(c, ${C_GEN})) === seen; s++) if (s > spin) Atomics.wait(c, ${C_GEN}, seen);
-  seen = g;
-  if (Atomics.load(c, ${C_QUIT}) !== 0) break;
-  try {
-    run(args, tid, g);
-  } catch (e) {
-    Atomics.store(c, ${C_ERROR}, 1);
-    Atomics.notify(c, ${C_DONE});
-    break;
-  }
-}
-`;
-
 /** Terminates a collected backend's workers (they hold the memory, not the backend). */
-const reaper = new FinalizationRegistry<Worker[]>((workers) => {
+const reaper = new FinalizationRegistry<KernelWorker[]>((workers) => {
   for (const w of workers) void w.terminate();
 });
 
 export class WasmBackend implements ComputeBackend {
   readonly precision = 'float32' as const;
   readonly memory: WebAssembly.Memory;
+  readonly threads: number;
   private readonly run: (args: number, tid: number, gen: number) => void;
-  /** Every SharedArrayBuffer object memory.buffer has returned (one per size): views of any of them are ours. */
+  /** Every buffer object memory.buffer has returned (one per size): views of any of them are ours. */
   private readonly buffers = new Set<ArrayBufferLike>();
   private readonly ctrl: Int32Array;
   private readonly claim: BigInt64Array;
   private readonly argI32: Int32Array;
   private readonly argF32: Float32Array;
-  private readonly workers: Worker[] = [];
+  private readonly workers: KernelWorker[] = [];
   private readonly tileRows: number;
   private readonly tileCols: number;
   private readonly vectorChunk: number;
@@ -180,11 +120,14 @@ export class WasmBackend implements ComputeBackend {
   constructor(
     readonly name: WasmVariant,
     module: WebAssembly.Module,
-    readonly threads: number,
+    setup: WasmBackendSetup,
   ) {
+    const threads = setup.threads;
+    this.threads = threads;
+    if (threads > 1 && !(setup.sharedMemory && setup.startWorker)) throw new Error('wasm backend: threads > 1 need a shared-memory build and worker threads');
     // Start with room for the usual scratch size; ensureBytes below grows to what the module reports.
     const initialPages = Math.ceil((SCRATCH + threads * 2 * 1024 * 1024 + PAGE) / PAGE);
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: setup.sharedMemory });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     const exports = instance.exports as unknown as KernelExports;
     if (exports.ABI_HASH?.value !== abiHash()) {
@@ -209,12 +152,7 @@ export class WasmBackend implements ComputeBackend {
     this.argI32[JOB.DONE] = CTRL + 4 * C_DONE;
 
     for (let tid = 1; tid < threads; tid++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, memory: this.memory, ctrl: CTRL, args: ARGS, tid, spin: SPIN },
-      });
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push((setup.startWorker as NonNullable<WasmBackendSetup['startWorker']>)({ module, memory: this.memory, ctrl: CTRL, args: ARGS, tid, spin: SPIN }));
     }
     if (this.workers.length > 0) reaper.register(this, this.workers, this);
   }
@@ -233,6 +171,11 @@ export class WasmBackend implements ComputeBackend {
   readonly fill = hostOps.fill;
   readonly copy = hostOps.copy;
   readonly axpy = hostOps.axpy;
+  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
+  readonly allocScalars = hostTrainingOps.allocScalars;
+  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
+  readonly squaredNorm = hostTrainingOps.squaredNorm;
+  readonly adamStep = hostTrainingOps.adamStep;
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   alloc(n: number): Float32Array {
@@ -471,38 +414,4 @@ function checkDims(m: number, n: number, k: number, lda: number, ldb: number, ld
 
 function checkCellDims(batch: number, hidden: number): void {
   if (!Number.isInteger(batch) || !Number.isInteger(hidden)) throw new RangeError(`wasm backend: batch ${batch} and hidden ${hidden} must be integers`);
-}
-
-/**
- * The WASM SIMD backend, or why not: the compiled kernels are missing (assemblyscript not installed at build time),
- * stale, or this runtime lacks WebAssembly SIMD / shared memory. Throws only for an invalid `threads` option.
- */
-export function openWasmBackend(options: WasmBackendOptions = {}): BackendLoad<WasmBackend> {
-  const threads = options.threads ?? Math.max(1, cpus().length);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
-    throw new RangeError(`wasm backend: threads must be an integer from 1 to 1024, got ${threads}`);
-  }
-  const wanted = options.variant ?? 'auto';
-  const order: WasmVariant[] =
-    wanted !== 'auto' ? [wanted] : process.env.EALSTM_NO_RELAXED_SIMD ? ['wasm-simd'] : ['wasm-relaxed-simd', 'wasm-simd'];
-  let reason = '';
-  for (const variant of order) {
-    const loaded = kernelModule(variant);
-    if (!loaded.module) {
-      reason = loaded.reason;
-      continue;
-    }
-    try {
-      return { backend: new WasmBackend(variant, loaded.module, threads) };
-    } catch (e) {
-      // e.g. no shared WebAssembly memory here, or a stale build: try the next variant, else give up
-      reason = `the ${variant} kernels could not start: ${e instanceof Error ? e.message : String(e)}`;
-    }
-  }
-  return { backend: null, reason };
-}
-
-/** openWasmBackend's backend, or null (the reason is dropped). */
-export function loadWasmBackend(options: WasmBackendOptions = {}): WasmBackend | null {
-  return openWasmBackend(options).backend;
 }
