@@ -8,6 +8,32 @@ export type FloatArray = Float32Array | Float64Array;
 /** A backend, or why it is not available here (`ealstm bench` shows it, and so does the error for a named backend). */
 export type BackendLoad<T> = { backend: T; reason?: undefined } | { backend: null; reason: string };
 
+/** The training losses: NSE* (squared error weighted per basin) and MSE. */
+export type LossKind = 'NSE' | 'MSE';
+
+/** The NSE* stabiliser: the per-basin std gets this added before squaring (paper code and neuralhydrology). */
+export const NSE_EPS = 0.1;
+
+/**
+ * Adam's state as ComputeBackend.adamStep uses it: PyTorch's hyper-parameters, the step count (host-side: the bias
+ * corrections depend on it only) and the first and second moments as float64 host arrays (what a checkpoint keeps).
+ */
+export interface AdamState {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  step: number;
+}
+
+/** Global gradient-norm clipping for adamStep: the maximum norm and where squaredNorm left the squared norm. */
+export interface NormClip {
+  maxNorm: number;
+  norms: Float64Array;
+  at: number;
+}
+
 export interface ComputeBackend {
   readonly name: string;
   readonly precision: 'float32' | 'float64';
@@ -73,6 +99,48 @@ export interface ComputeBackend {
     dGatesOff: number,
     dInputGate: FloatArray | null,
   ): void;
+
+  /*
+   * Training ops: a training step runs loss, gradient norm, clipping and Adam through these, so that on a device
+   * backend the step stays on the device and only the accumulated loss is read back, when the trainer wants it.
+   * Host backends keep today's float64 arithmetic (compute/host-ops.ts); a device backend computes in its own
+   * precision and keeps the float64 arrays below (scalars, Adam's moments) as host copies of device buffers.
+   */
+
+  /**
+   * n zero float64 scalars (loss sums, squared norms) for the training ops to write. A device backend mirrors them
+   * on the device like alloc()'s buffers: read them after toHost(x); after writing them on the host, hostWrote(x).
+   */
+  allocScalars(n: number): Float64Array;
+
+  /**
+   * The weighted squared error of n predictions, w_b (yHat_b - y_b)^2 with w_b = 1 / (basinStd_b + NSE_EPS)^2 for
+   * NSE* and 1 for MSE: writes its gradient grad[b] = 2 w_b (yHat_b - y_b) / n and adds the batch mean (the sum
+   * over b, divided by n) to sums[at], so that sums[at] accumulates a run of batches until the caller reads it.
+   */
+  lossAndGradient(
+    loss: LossKind,
+    n: number,
+    prediction: FloatArray,
+    target: FloatArray,
+    basinStd: FloatArray,
+    grad: FloatArray,
+    sums: Float64Array,
+    at: number,
+  ): void;
+
+  /** out[at] = sum of x[xOff + i]^2 for i < n (the squared global gradient norm, for clipping). */
+  squaredNorm(n: number, x: FloatArray, xOff: number, out: Float64Array, at: number): void;
+
+  /**
+   * One Adam step over all state.m.length parameters, in PyTorch's order and defaults (bias corrections folded into
+   * the step size); increments state.step. With `clip`, the gradient is first scaled in place by
+   * clip.maxNorm / (sqrt(clip.norms[clip.at]) + 1e-6) when that factor is below 1 (torch.nn.utils.clip_grad_norm_),
+   * the norm read where squaredNorm left it (on the device for a device backend: no read-back).
+   * A device backend keeps state.m and state.v on the device from the first adamStep on (in its precision):
+   * toHost(state.m) / hostWrote(state.m) (and v) are then their coherence points, as for alloc()'s buffers.
+   */
+  adamStep(state: AdamState, params: FloatArray, grads: FloatArray, learningRate: number, clip: NormClip | null): void;
 
   /** x[off .. off + n) = value. */
   fill(x: FloatArray, off: number, n: number, value: number): void;

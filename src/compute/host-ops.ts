@@ -1,4 +1,4 @@
-import type { ComputeBackend, FloatArray } from './backend.js';
+import { type AdamState, type ComputeBackend, type FloatArray, type LossKind, NSE_EPS, type NormClip } from './backend.js';
 
 type StepForward = Parameters<ComputeBackend['stepForward']>;
 type StepBackward = Parameters<ComputeBackend['stepBackward']>;
@@ -34,5 +34,84 @@ export const hostOps: Pick<ComputeBackend, 'toHost' | 'hostWrote' | 'fill' | 'co
   },
   axpy(n: number, alpha: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number): void {
     for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+  },
+};
+
+/**
+ * The loss of ComputeBackend.lossAndGradient in float64: writes the gradient and returns the batch mean. NSE* as the
+ * paper coded it: the mean of (yHat - y)^2 / (s_basin + 0.1)^2 (y normalised, s_basin the basin's discharge std in
+ * raw units); MSE: the mean of (yHat - y)^2.
+ */
+export function squaredErrorLoss(
+  loss: LossKind,
+  n: number,
+  prediction: ArrayLike<number>,
+  target: ArrayLike<number>,
+  basinStd: ArrayLike<number>,
+  grad: FloatArray,
+): number {
+  let total = 0;
+  for (let b = 0; b < n; b++) {
+    const diff = prediction[b] - target[b];
+    const weight = loss === 'NSE' ? 1 / ((basinStd[b] + NSE_EPS) * (basinStd[b] + NSE_EPS)) : 1;
+    total += weight * diff * diff;
+    grad[b] = (2 * weight * diff) / n;
+  }
+  return total / n;
+}
+
+/** Sum of squares of x[xOff .. xOff + n), accumulated in float64 in index order. */
+export function sumOfSquares(n: number, x: ArrayLike<number>, xOff: number): number {
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += x[xOff + i] * x[xOff + i];
+  return sq;
+}
+
+/** Scales x[0 .. n) to maxNorm when its norm is larger (torch.nn.utils.clip_grad_norm_'s factor and test). */
+export function clipToNorm(n: number, x: FloatArray, norm: number, maxNorm: number): void {
+  // PyTorch multiplies by max_norm / (norm + 1e-6) only when that factor is below 1.
+  const factor = maxNorm / (norm + 1e-6);
+  if (factor < 1) for (let i = 0; i < n; i++) x[i] *= factor;
+}
+
+/** Adam's update with float64 moments (ComputeBackend.adamStep without the clipping). */
+export function adamUpdate(state: AdamState, params: FloatArray, grads: ArrayLike<number>, learningRate: number): void {
+  state.step++;
+  const { beta1, beta2, eps, m, v } = state;
+  const bc1 = 1 - beta1 ** state.step;
+  const bc2 = 1 - beta2 ** state.step;
+  const stepSize = learningRate / bc1;
+  const sqrtBc2 = Math.sqrt(bc2);
+  for (let i = 0; i < m.length; i++) {
+    const g = grads[i];
+    m[i] = beta1 * m[i] + (1 - beta1) * g;
+    v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+    params[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+  }
+}
+
+/** The training ops of the host backends: float64 sums and moments, in the order the trainer always used. */
+export const hostTrainingOps: Pick<ComputeBackend, 'allocScalars' | 'lossAndGradient' | 'squaredNorm' | 'adamStep'> = {
+  allocScalars(n: number): Float64Array {
+    return new Float64Array(n);
+  },
+  lossAndGradient(
+    loss: LossKind,
+    n: number,
+    prediction: FloatArray,
+    target: FloatArray,
+    basinStd: FloatArray,
+    grad: FloatArray,
+    sums: Float64Array,
+    at: number,
+  ): void {
+    sums[at] += squaredErrorLoss(loss, n, prediction, target, basinStd, grad);
+  },
+  squaredNorm(n: number, x: FloatArray, xOff: number, out: Float64Array, at: number): void {
+    out[at] = sumOfSquares(n, x, xOff);
+  },
+  adamStep(state: AdamState, params: FloatArray, grads: FloatArray, learningRate: number, clip: NormClip | null): void {
+    if (clip) clipToNorm(state.m.length, grads, Math.sqrt(clip.norms[clip.at]), clip.maxNorm);
+    adamUpdate(state, params, grads, learningRate);
   },
 };

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -131,6 +131,11 @@ export class NativeBackend implements ComputeBackend {
   readonly fill = hostOps.fill;
   readonly copy = hostOps.copy;
   readonly axpy = hostOps.axpy;
+  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
+  readonly allocScalars = hostTrainingOps.allocScalars;
+  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
+  readonly squaredNorm = hostTrainingOps.squaredNorm;
+  readonly adamStep = hostTrainingOps.adamStep;
 
   alloc(n: number): Float32Array {
     return new Float32Array(n);

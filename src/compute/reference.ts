@@ -1,5 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * Plain TypeScript kernels: the oracle every fast backend is tested against. With precision 'float64' it is
@@ -25,6 +25,11 @@ export class ReferenceBackend implements ComputeBackend {
   readonly fill = hostOps.fill;
   readonly copy = hostOps.copy;
   readonly axpy = hostOps.axpy;
+  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
+  readonly allocScalars = hostTrainingOps.allocScalars;
+  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
+  readonly squaredNorm = hostTrainingOps.squaredNorm;
+  readonly adamStep = hostTrainingOps.adamStep;
 
   alloc(n: number): FloatArray {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);

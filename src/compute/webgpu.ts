@@ -2,9 +2,19 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
+import type { AdamState, BackendLoad, ComputeBackend, FloatArray, LossKind, NormClip } from './backend.js';
 import { hostOps } from './host-ops.js';
-import { CELL_WORKGROUP, GEMM_TILE, MAX_GROUPS_PER_DIM, PARAM_WORDS, VECTOR_AXPY, VECTOR_COPY, VECTOR_FILL } from './webgpu/kernels.js';
+import {
+  CELL_WORKGROUP,
+  GEMM_TILE,
+  MAX_GROUPS_PER_DIM,
+  PARAM_WORDS,
+  REDUCE_GROUPS,
+  REDUCE_WORKGROUP,
+  VECTOR_AXPY,
+  VECTOR_COPY,
+  VECTOR_FILL,
+} from './webgpu/kernels.js';
 import {
   type AdapterReport,
   CONTROL_SLOTS,
@@ -15,6 +25,7 @@ import {
   type KernelName,
   PENDING,
   STATUS,
+  SUBMITS,
   TEXT_BYTES,
   TEXT_LENGTH,
 } from './webgpu/protocol.js';
@@ -31,6 +42,10 @@ import {
  * forward or backward pass costs a few round trips, not one per kernel. Arrays that alloc() did not make are copied
  * into a scratch area per call (and their outputs read back at once), which keeps the plain ComputeBackend contract
  * for them.
+ *
+ * Training: the loss, the squared gradient norm and Adam run here too (LOSS/REDUCE/ADAM_WGSL), the clipping factor
+ * computed on the device from the norm there; Adam's moments live on the device (float32) from the first adamStep,
+ * and the scalars of allocScalars() (float64 on the host, float32 on the device) are read only when asked.
  */
 
 /** How long one read may wait for the device thread (lavapipe runs large queues slowly). */
@@ -86,6 +101,8 @@ export class WebGpuBackend implements ComputeBackend {
   private closed = false;
   /** Round trips to the device thread so far (each read waits for all work posted before it). */
   reads = 0;
+  /** The first pass of squaredNorm's partial sums (allocated on first use). */
+  private partials: Float32Array | null = null;
 
   constructor(
     private readonly worker: Worker,
@@ -102,12 +119,34 @@ export class WebGpuBackend implements ComputeBackend {
   /** A zero-filled host array with its zero-filled device copy. */
   alloc(n: number): Float32Array {
     const x = new Float32Array(n);
+    this.place(x, false);
+    return x;
+  }
+
+  /** Float64 host scalars with a float32 device copy (zero-filled). */
+  allocScalars(n: number): Float64Array {
+    const x = new Float64Array(n);
+    this.place(x, false);
+    return x;
+  }
+
+  /** Command buffers of kernels submitted so far (current after a read, e.g. a toHost that copied). */
+  get commandBuffers(): number {
+    return Atomics.load(this.control, SUBMITS);
+  }
+
+  /** Gives x a device copy in the arena: zero-filled, or (upload) a copy of its host contents. */
+  private place(x: FloatArray, upload: boolean): number {
+    const n = x.length;
     const base = this.top;
     this.top = alignUp(base + n);
     this.reserve(this.top);
-    if (n > 0) this.vector(VECTOR_FILL, n, 0, 0, base);
+    if (n > 0) {
+      if (upload) this.post({ type: 'write', at: base, data: Float32Array.from(x) });
+      else this.vector(VECTOR_FILL, n, 0, 0, base);
+    }
     this.resident.set(x, { base, length: n, deviceNewer: false });
-    return x;
+    return base;
   }
 
   /** Stops the device thread. Idempotent. */
@@ -135,8 +174,12 @@ export class WebGpuBackend implements ComputeBackend {
     const r = this.resident.get(x);
     if (!r) return hostOps.fill(x, off, n, value);
     if (n <= 0) return;
-    // The host copy is filled too where it is current, so it stays current.
+    // The host copy is filled too where it is current, so it stays current; filling the whole array makes it so.
     if (!r.deviceNewer) x.fill(value, off, off + n);
+    else if (off === 0 && n === r.length) {
+      x.fill(value);
+      r.deviceNewer = false;
+    }
     this.vector(VECTOR_FILL, n, value, 0, r.base + off);
   }
 
@@ -318,6 +361,71 @@ export class WebGpuBackend implements ComputeBackend {
     const params = new Uint32Array(PARAM_WORDS);
     params.set([batch, hidden, inputGate ? 1 : 0, gatesAt, igAt, cPrevAt, cAt, dhAt, dcAt, dGatesAt, digAt, propagate ? 1 : 0, wAt]);
     this.kernel('stepBackward', params, [batch, 1, 1], scratch);
+  }
+
+  lossAndGradient(
+    loss: LossKind,
+    n: number,
+    prediction: FloatArray,
+    target: FloatArray,
+    basinStd: FloatArray,
+    grad: FloatArray,
+    sums: Float64Array,
+    at: number,
+  ): void {
+    const scratch = new Scratch(this.top);
+    const predictionAt = this.operand(scratch, prediction, 0, n, false);
+    const targetAt = this.operand(scratch, target, 0, n, false);
+    const stdAt = loss === 'NSE' ? this.operand(scratch, basinStd, 0, n, false) : 0;
+    const gradAt = this.operand(scratch, grad, 0, n, true);
+    const sumAt = this.operand(scratch, sums, at, 1, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([n, loss === 'NSE' ? 1 : 0, predictionAt, targetAt, stdAt, gradAt, sumAt]);
+    this.kernel('loss', params, [1, 1, 1], scratch);
+  }
+
+  /** Two passes: up to REDUCE_GROUPS partial sums of squares, then their sum (a fixed order: deterministic). */
+  squaredNorm(n: number, x: FloatArray, xOff: number, out: Float64Array, at: number): void {
+    if (n <= 0) return this.fill(out, at, 1, 0);
+    this.partials ??= this.alloc(REDUCE_GROUPS);
+    const partialsAt = this.resident.get(this.partials)!.base;
+    const groups = Math.min(REDUCE_GROUPS, Math.ceil(n / REDUCE_WORKGROUP));
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n, false);
+    const outAt = this.operand(scratch, out, at, 1, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([1, n, xAt, partialsAt]);
+    this.kernel('reduce', params, [groups, 1, 1]);
+    const combine = new Uint32Array(PARAM_WORDS);
+    combine.set([0, groups, partialsAt, outAt]);
+    this.kernel('reduce', combine, [1, 1, 1], scratch);
+  }
+
+  adamStep(state: AdamState, params: FloatArray, grads: FloatArray, learningRate: number, clip: NormClip | null): void {
+    state.step++;
+    const n = state.m.length;
+    if (n === 0) return;
+    const { beta1, beta2, eps } = state;
+    // The bias corrections depend on the step count only: computed here in float64, as the host backends do.
+    const stepSize = learningRate / (1 - beta1 ** state.step);
+    const sqrtBc2 = Math.sqrt(1 - beta2 ** state.step);
+    const mAt = this.moments(state.m);
+    const vAt = this.moments(state.v);
+    const scratch = new Scratch(this.top);
+    const paramsAt = this.operand(scratch, params, 0, n, true);
+    const gradsAt = this.operand(scratch, grads, 0, n, clip !== null);
+    const normAt = clip ? this.operand(scratch, clip.norms, clip.at, 1, false) : 0;
+    const words = new Uint32Array(PARAM_WORDS);
+    words.set([n, paramsAt, gradsAt, mAt, vAt, clip ? 1 : 0, normAt]);
+    new Float32Array(words.buffer).set([clip ? clip.maxNorm : 0, beta1, 1 - beta1, beta2, 1 - beta2, eps, stepSize, sqrtBc2], 7);
+    this.kernel('adam', words, flatGrid(n, CELL_WORKGROUP), scratch);
+  }
+
+  /** The arena offset of Adam moments, placing them (with their host values) on first use; marks them device-newer. */
+  private moments(x: Float64Array): number {
+    const base = this.resident.get(x)?.base ?? this.place(x, true);
+    this.resident.get(x)!.deviceNewer = true;
+    return base;
   }
 
   /** copy / axpy with x or y (or both) resident. */

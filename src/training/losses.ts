@@ -1,12 +1,13 @@
-import type { FloatArray } from '../compute/backend.js';
+import type { FloatArray, LossKind } from '../compute/backend.js';
+import { squaredErrorLoss } from '../compute/host-ops.js';
 
-export type LossName = 'NSE' | 'MSE';
+export type LossName = LossKind;
 
-/** The NSE* stabiliser: the per-basin std gets this added before squaring (paper code and neuralhydrology). */
-export const NSE_EPS = 0.1;
+export { NSE_EPS } from '../compute/backend.js';
 
 /**
- * Loss over a batch of n predictions and its gradient w.r.t. each prediction (written to `grad`).
+ * Loss over a batch of n predictions and its gradient w.r.t. each prediction (written to `grad`), on the host in
+ * float64: the reference for ComputeBackend.lossAndGradient, which a training step uses.
  * NSE* as the paper coded it: the batch mean of (y_hat - y)^2 / (s_basin + 0.1)^2, with y in normalised units
  * and s_basin the basin's discharge std in raw units. MSE: the batch mean of (y_hat - y)^2.
  */
@@ -18,12 +19,5 @@ export function lossAndGradient(
   basinStd: FloatArray,
   grad: FloatArray,
 ): number {
-  let total = 0;
-  for (let b = 0; b < n; b++) {
-    const diff = prediction[b] - target[b];
-    const weight = loss === 'NSE' ? 1 / ((basinStd[b] + NSE_EPS) * (basinStd[b] + NSE_EPS)) : 1;
-    total += weight * diff * diff;
-    grad[b] = (2 * weight * diff) / n;
-  }
-  return total / n;
+  return squaredErrorLoss(loss, n, prediction, target, basinStd, grad);
 }

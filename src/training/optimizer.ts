@@ -1,18 +1,22 @@
-import type { FloatArray } from '../compute/backend.js';
+import type { AdamState, FloatArray } from '../compute/backend.js';
+import { adamUpdate, clipToNorm, sumOfSquares } from '../compute/host-ops.js';
 
-/** Global L2 norm of the gradient; scales it to maxNorm when larger (torch.nn.utils.clip_grad_norm_). */
+/**
+ * Global L2 norm of the gradient; scales it to maxNorm when larger (torch.nn.utils.clip_grad_norm_), on the host in
+ * float64: the reference for the backends' squaredNorm and adamStep clipping.
+ */
 export function clipGradientNorm(grads: FloatArray, maxNorm: number): number {
-  let sq = 0;
-  for (let i = 0; i < grads.length; i++) sq += grads[i] * grads[i];
-  const norm = Math.sqrt(sq);
-  // PyTorch multiplies by max_norm / (norm + 1e-6) only when that factor is below 1.
-  const factor = maxNorm / (norm + 1e-6);
-  if (factor < 1) for (let i = 0; i < grads.length; i++) grads[i] *= factor;
+  const norm = Math.sqrt(sumOfSquares(grads.length, grads, 0));
+  clipToNorm(grads.length, grads, norm, maxNorm);
   return norm;
 }
 
-/** Adam with PyTorch's defaults and update order (bias corrections folded into the step size). */
-export class Adam {
+/**
+ * Adam with PyTorch's defaults and update order (bias corrections folded into the step size). The state the
+ * backends' adamStep works on and a checkpoint keeps; a device backend holds the moments on the device between
+ * its toHost / hostWrote of m and v.
+ */
+export class Adam implements AdamState {
   readonly m: Float64Array;
   readonly v: Float64Array;
   step = 0;
@@ -27,18 +31,8 @@ export class Adam {
     this.v = new Float64Array(size);
   }
 
+  /** One step on the host in float64 (the reference; a training step uses its backend's adamStep). */
   update(params: FloatArray, grads: FloatArray, learningRate: number): void {
-    this.step++;
-    const { beta1, beta2, eps, m, v } = this;
-    const bc1 = 1 - beta1 ** this.step;
-    const bc2 = 1 - beta2 ** this.step;
-    const stepSize = learningRate / bc1;
-    const sqrtBc2 = Math.sqrt(bc2);
-    for (let i = 0; i < params.length; i++) {
-      const g = grads[i];
-      m[i] = beta1 * m[i] + (1 - beta1) * g;
-      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-      params[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
-    }
+    adamUpdate(this, params, grads, learningRate);
   }
 }

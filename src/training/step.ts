@@ -2,20 +2,68 @@ import type { FloatArray } from '../compute/backend.js';
 import type { ParamSlice } from '../models/layout.js';
 import type { RecurrentModel } from '../models/model.js';
 import type { Random } from '../util/random.js';
-import { type LossName, lossAndGradient } from './losses.js';
-import { type Adam, clipGradientNorm } from './optimizer.js';
+import type { LossName } from './losses.js';
+import type { Adam } from './optimizer.js';
 
 export interface StepBuffers {
+  /** Filled by the caller on the host before each step, [capacity] each. */
   target: FloatArray;
   basinStd: FloatArray;
   outputGrad: FloatArray;
+  /**
+   * The step's scalars on the backend (backend.allocScalars(2)): the loss sum at LOSS_SUM, which each step adds its
+   * batch loss to, and the squared gradient norm of the last step at GRAD_NORM_SQ. Made on first use when absent.
+   */
+  scalars?: Float64Array;
+}
+
+/** Slots of StepBuffers.scalars. */
+export const LOSS_SUM = 0;
+export const GRAD_NORM_SQ = 1;
+
+/**
+ * One optimisation step on the batch already in the model's input buffers, queued on the model's backend and read
+ * back by nobody: forward, loss (added to scalars[LOSS_SUM]), backward, global gradient-norm clipping (when
+ * clipNorm > 0; the squared norm before clipping is left in scalars[GRAD_NORM_SQ]), Adam. The caller reads the
+ * scalars (backend.toHost(scalars)) when it wants them, so on a device backend the training ops add no round trip.
+ * Frozen parameters (fine-tuning) get a zero gradient before clipping, as parameters without requires_grad in
+ * PyTorch: they do not count in the norm, and Adam, whose moments for them stay zero, leaves them unchanged.
+ */
+export function queueTrainStep(
+  model: RecurrentModel,
+  n: number,
+  buffers: StepBuffers,
+  loss: LossName,
+  adam: Adam,
+  learningRate: number,
+  clipNorm: number,
+  dropoutRng: Random | null,
+  frozen: readonly ParamSlice[] = [],
+): void {
+  const be = model.backend;
+  const scalars = (buffers.scalars ??= be.allocScalars(2));
+  const { target, basinStd, outputGrad } = buffers;
+  const grads = model.grads;
+  const prediction = model.forward(n, dropoutRng);
+  // The model computes its head, and so the predictions, on the host; the caller wrote targets and stds there.
+  be.hostWrote(prediction, 0, n);
+  be.hostWrote(target, 0, n);
+  be.hostWrote(basinStd, 0, n);
+  be.lossAndGradient(loss, n, prediction, target, basinStd, outputGrad, scalars, LOSS_SUM);
+  // The model's backward starts on the host (the head): it reads dL/dy there.
+  be.toHost(outputGrad, 0, n);
+  be.fill(grads, 0, grads.length, 0);
+  model.backward(outputGrad);
+  for (const p of frozen) be.fill(grads, p.offset, p.size, 0);
+  if (clipNorm > 0) be.squaredNorm(grads.length, grads, 0, scalars, GRAD_NORM_SQ);
+  be.adamStep(adam, model.params, grads, learningRate, clipNorm > 0 ? { maxNorm: clipNorm, norms: scalars, at: GRAD_NORM_SQ } : null);
+  // The model's forward reads parameters on the host (head, input-gate bias) and uploads them all: bring them back.
+  be.toHost(model.params);
 }
 
 /**
- * One optimisation step on the batch already in the model's input buffers: forward, loss, backward,
- * global gradient-norm clipping (when clipNorm > 0), Adam. Returns the loss and the gradient norm before clipping.
- * Frozen parameters (fine-tuning) get a zero gradient before clipping, as parameters without requires_grad in
- * PyTorch: they do not count in the norm, and Adam, whose moments for them stay zero, leaves them unchanged.
+ * queueTrainStep, then the read-back of its results: the loss and the gradient norm before clipping (NaN without
+ * clipping). For callers that want every step's numbers (tests, benchmarks); the trainer reads its sums lazily.
  */
 export function trainStep(
   model: RecurrentModel,
@@ -28,12 +76,10 @@ export function trainStep(
   dropoutRng: Random | null,
   frozen: readonly ParamSlice[] = [],
 ): { loss: number; gradNorm: number } {
-  const prediction = model.forward(n, dropoutRng);
-  const value = lossAndGradient(loss, n, prediction, buffers.target, buffers.basinStd, buffers.outputGrad);
-  model.grads.fill(0);
-  model.backward(buffers.outputGrad);
-  for (const p of frozen) model.grads.fill(0, p.offset, p.offset + p.size);
-  const gradNorm = clipNorm > 0 ? clipGradientNorm(model.grads, clipNorm) : Number.NaN;
-  adam.update(model.params, model.grads, learningRate);
-  return { loss: value, gradNorm };
+  const be = model.backend;
+  const scalars = (buffers.scalars ??= be.allocScalars(2));
+  be.fill(scalars, LOSS_SUM, 1, 0);
+  queueTrainStep(model, n, buffers, loss, adam, learningRate, clipNorm, dropoutRng, frozen);
+  be.toHost(scalars);
+  return { loss: scalars[LOSS_SUM], gradNorm: clipNorm > 0 ? Math.sqrt(scalars[GRAD_NORM_SQ]) : Number.NaN };
 }

@@ -37,13 +37,21 @@ import {
   writeTrainLog,
 } from '../run/run-dir.js';
 import { baseRun, resolveBaseEpoch } from './base-run.js';
-import { trainStep } from './step.js';
+import { LOSS_SUM, queueTrainStep } from './step.js';
+
+/**
+ * The trainer reads the loss back from the backend after the first batch, every LOSS_READ_INTERVAL batches and at
+ * the end of an epoch: on a device backend each read is a round trip that waits for the queued work, so reading
+ * every batch would stall the device once per step. The divergence check happens at these reads.
+ */
+export const LOSS_READ_INTERVAL = 16;
 
 export interface TrainProgress {
   epoch: number;
   epochs: number;
   batch: number;
   batches: number;
+  /** Mean loss of the epoch's batches up to the last read (see LOSS_READ_INTERVAL). */
   runningLoss: number;
   samplesPerSecond: number;
 }
@@ -191,6 +199,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
   const { basins, stds, samples, model, batchSize } = setup;
   const seed = config.seed as number;
   const sampleCount = samples.length / 2;
+  const backend = model.backend;
   const adam = new Adam(model.params.length);
   model.initialize(new Random(seed, Streams.init), config.initial_forget_bias);
   if (setup.initialWeights) loadWeights(setup.initialWeights, model);
@@ -198,11 +207,17 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
   if (startEpoch > 1) {
     loadWeights(weightsFile(runDir, startEpoch - 1), model);
     loadOptimizer(optimizerFile(runDir, startEpoch - 1), adam);
+    backend.hostWrote(adam.m);
+    backend.hostWrote(adam.v);
     log = readTrainLog(runDir).filter((e) => e.epoch < startEpoch);
   }
-  const backend = model.backend;
   const batches = Math.ceil(sampleCount / batchSize);
-  const buffers = { target: backend.alloc(batchSize), basinStd: backend.alloc(batchSize), outputGrad: backend.alloc(batchSize) };
+  const buffers = {
+    target: backend.alloc(batchSize),
+    basinStd: backend.alloc(batchSize),
+    outputGrad: backend.alloc(batchSize),
+    scalars: backend.allocScalars(2),
+  };
   const order = new Int32Array(sampleCount);
   options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name });
 
@@ -212,7 +227,10 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     new Random(seed, Streams.shuffle * 100_000 + epoch).shuffle(order);
     const dropoutRng = new Random(seed, Streams.dropout * 100_000 + epoch);
     const started = performance.now();
+    // The epoch's loss sum stays on the backend; lossSum is its value at the last read, after readBatches batches.
+    backend.fill(buffers.scalars, LOSS_SUM, 1, 0);
     let lossSum = 0;
+    let readBatches = 0;
     for (let batch = 0; batch < batches; batch++) {
       const from = batch * batchSize;
       const n = Math.min(batchSize, sampleCount - from);
@@ -223,20 +241,25 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
         buffers.target[i] = basins[b].target[samples[2 * k + 1]];
         buffers.basinStd[i] = stds[b];
       }
-      const { loss } = trainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
-      if (!Number.isFinite(loss)) {
-        // The data were checked (no missing inputs or attributes in samples): the settings made training diverge.
-        throw new InputError(
-          `loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged; lower learning_rate or set clip_gradient_norm (the run directory keeps the epochs before)`,
-        );
+      queueTrainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
+      if (batch === 0 || (batch + 1) % LOSS_READ_INTERVAL === 0 || batch + 1 === batches) {
+        backend.toHost(buffers.scalars);
+        lossSum = buffers.scalars[LOSS_SUM];
+        readBatches = batch + 1;
+        if (!Number.isFinite(lossSum)) {
+          // The data were checked (no missing inputs or attributes in samples): the settings made training diverge.
+          throw new InputError(
+            `loss became ${lossSum} in epoch ${epoch}, batch ${batch + 1}: training diverged; lower learning_rate or set clip_gradient_norm ` +
+              `(the run directory keeps the epochs before; the loss is checked every ${LOSS_READ_INTERVAL} batches, so it may have diverged a few batches earlier)`,
+          );
+        }
       }
-      lossSum += loss;
       options.onBatch?.({
         epoch,
         epochs: config.epochs,
         batch: batch + 1,
         batches,
-        runningLoss: lossSum / (batch + 1),
+        runningLoss: lossSum / readBatches,
         samplesPerSecond: (from + n) / ((performance.now() - started) / 1000),
       });
     }
@@ -249,9 +272,12 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     };
     // Weights, then the log, then the optimizer state: an epoch counts as done once its optimizer state exists,
     // and by then its log entry is written too (a resume drops entries of epochs that were not done).
+    backend.toHost(model.params);
     saveWeights(runDir, epoch, model);
     log.push(entry);
     writeTrainLog(runDir, log);
+    backend.toHost(adam.m);
+    backend.toHost(adam.v);
     saveOptimizer(runDir, epoch, adam);
     options.onEpoch?.(entry);
   }

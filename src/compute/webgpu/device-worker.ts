@@ -7,7 +7,18 @@
  * used are described by the small interfaces below.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CELL_BACKWARD_WGSL, CELL_FORWARD_WGSL, GEMM_WGSL, PARAM_WORDS, STEP_BACKWARD_WGSL, STEP_FORWARD_WGSL, VECTOR_WGSL } from './kernels.js';
+import {
+  ADAM_WGSL,
+  CELL_BACKWARD_WGSL,
+  CELL_FORWARD_WGSL,
+  GEMM_WGSL,
+  LOSS_WGSL,
+  PARAM_WORDS,
+  REDUCE_WGSL,
+  STEP_BACKWARD_WGSL,
+  STEP_FORWARD_WGSL,
+  VECTOR_WGSL,
+} from './kernels.js';
 import {
   type AdapterReport,
   CONTROL_SLOTS,
@@ -17,6 +28,7 @@ import {
   type InitData,
   type KernelName,
   STATUS,
+  SUBMITS,
   TEXT_BYTES,
   TEXT_LENGTH,
 } from './protocol.js';
@@ -143,6 +155,9 @@ class Device {
       vector: pipeline(VECTOR_WGSL),
       stepForward: pipeline(STEP_FORWARD_WGSL),
       stepBackward: pipeline(STEP_BACKWARD_WGSL),
+      loss: pipeline(LOSS_WGSL),
+      reduce: pipeline(REDUCE_WGSL),
+      adam: pipeline(ADAM_WGSL),
     };
     device.onuncapturederror = (event) => {
       this.failure ??= `GPU error: ${event.error.message}`;
@@ -220,6 +235,7 @@ class Device {
     r.pass.end();
     this.device.queue.writeBuffer(this.uniform, 0, this.staged.subarray(0, (r.used * SLOT_BYTES) / 4));
     this.device.queue.submit([r.encoder.finish()]);
+    Atomics.add(control, SUBMITS, 1);
   }
 
   private async read(message: Extract<DeviceMessage, { type: 'read' }>): Promise<void> {

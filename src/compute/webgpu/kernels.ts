@@ -260,3 +260,93 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   }
 }
 `;
+
+/** Threads per workgroup of the reductions (loss, squared norm): a power of two (tree reduction). */
+export const REDUCE_WORKGROUP = 256;
+/** The most workgroups of the first pass of a squared norm (its partial sums, then summed by one workgroup). */
+export const REDUCE_GROUPS = 256;
+
+/** Tree reduction of `part` in one workgroup; the sum ends in part[0] (every thread reaches the barriers). */
+const TREE_SUM = /* wgsl */ `
+  part[l.x] = acc;
+  workgroupBarrier();
+  for (var s = ${REDUCE_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+    if (l.x < s) { part[l.x] = part[l.x] + part[l.x + s]; }
+    workgroupBarrier();
+  }
+`;
+
+/**
+ * Loss and output gradient (ComputeBackend.lossAndGradient) in one workgroup: per sample the weighted squared error
+ * and its gradient 2 w diff / n, then the batch mean added to the device scalar. Params: n, nse, predictionOff,
+ * targetOff, stdOff, gradOff, sumAt. The arithmetic follows compute/host-ops.ts squaredErrorLoss.
+ */
+export const LOSS_WGSL = /* wgsl */ `${COMMON}
+var<workgroup> part: array<f32, ${REDUCE_WORKGROUP}>;
+@compute @workgroup_size(${REDUCE_WORKGROUP})
+fn main(@builtin(local_invocation_id) l: vec3<u32>) {
+  let n = P.p0;
+  let nf = f32(n);
+  var acc = 0.0;
+  for (var b = l.x; b < n; b = b + ${REDUCE_WORKGROUP}u) {
+    let diff = W[P.p2 + b] - W[P.p3 + b];
+    var weight = 1.0;
+    if (P.p1 != 0u) {
+      let s = W[P.p4 + b] + 0.1;
+      weight = 1.0 / (s * s);
+    }
+    acc = acc + weight * diff * diff;
+    W[P.p5 + b] = 2.0 * weight * diff / nf;
+  }
+${TREE_SUM}
+  if (l.x == 0u) { W[P.p6] = W[P.p6] + part[0] / nf; }
+}
+`;
+
+/**
+ * One pass of a sum (of squares): workgroup w sums W[xOff + i] (squared when `square`) over i = w * 256 + thread,
+ * striding by the whole grid, and writes its sum to W[outOff + w]. A squared norm is two passes: up to
+ * REDUCE_GROUPS partial sums of squares, then one workgroup summing them. Params: square, n, xOff, outOff.
+ */
+export const REDUCE_WGSL = /* wgsl */ `${COMMON}
+var<workgroup> part: array<f32, ${REDUCE_WORKGROUP}>;
+@compute @workgroup_size(${REDUCE_WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let n = P.p1;
+  let stride = groups.x * ${REDUCE_WORKGROUP}u;
+  var acc = 0.0;
+  for (var i = wg.x * ${REDUCE_WORKGROUP}u + l.x; i < n; i = i + stride) {
+    let v = W[P.p2 + i];
+    acc = acc + select(v, v * v, P.p0 != 0u);
+  }
+${TREE_SUM}
+  if (l.x == 0u) { W[P.p3 + wg.x] = part[0]; }
+}
+`;
+
+/**
+ * Adam (ComputeBackend.adamStep), one thread per parameter, after the clip_grad_norm_ scaling of the gradient when
+ * `clip`: the factor maxNorm / (norm + 1e-6) from the squared norm on the device, applied (and written back to
+ * the gradient) only when below 1. Params: n, paramsOff, gradsOff, mOff, vOff, clip, normAt, then as float bits
+ * maxNorm, beta1, 1 - beta1, beta2, 1 - beta2, eps, stepSize (lr / bias correction 1), sqrt(bias correction 2).
+ */
+export const ADAM_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  if (i >= P.p0) { return; }
+  var g = W[P.p2 + i];
+  if (P.p5 != 0u) {
+    let factor = bitcast<f32>(P.p7) / (sqrt(W[P.p6]) + 1e-6);
+    if (factor < 1.0) {
+      g = g * factor;
+      W[P.p2 + i] = g;
+    }
+  }
+  let m = bitcast<f32>(P.p8) * W[P.p3 + i] + bitcast<f32>(P.p9) * g;
+  let v = bitcast<f32>(P.p10) * W[P.p4 + i] + bitcast<f32>(P.p11) * g * g;
+  W[P.p3 + i] = m;
+  W[P.p4 + i] = v;
+  W[P.p1 + i] = W[P.p1 + i] - bitcast<f32>(P.p13) * m / (sqrt(v) / bitcast<f32>(P.p14) + bitcast<f32>(P.p12));
+}
+`;

@@ -11,7 +11,9 @@
 export const STATUS = 0;
 /** Bytes of the UTF-8 message (adapter info as JSON after init, or an error) in the shared `text` buffer. */
 export const TEXT_LENGTH = 1;
-export const CONTROL_SLOTS = 2;
+/** Command buffers of kernels the device thread has submitted so far (read it after a read: counted as it goes). */
+export const SUBMITS = 2;
+export const CONTROL_SLOTS = 3;
 export const TEXT_BYTES = 8192;
 
 /** Values of control[STATUS]. */
@@ -19,7 +21,7 @@ export const PENDING = 0;
 export const DONE = 1;
 export const FAILED = 2;
 
-export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector' | 'stepForward' | 'stepBackward';
+export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector' | 'stepForward' | 'stepBackward' | 'loss' | 'reduce' | 'adam';
 
 export interface InitData {
   control: SharedArrayBuffer;
