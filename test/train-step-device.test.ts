@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { ComputeBackend, FloatArray, LossKind } from '../src/compute/backend.js';
+import { loadNativeBackend } from '../src/compute/native.js';
+import { ReferenceBackend } from '../src/compute/reference.js';
+import { loadWasmBackend } from '../src/compute/wasm-node.js';
+import { openWebGpuBackend } from '../src/compute/webgpu.js';
+import { RecurrentModel } from '../src/models/model.js';
+import { Adam, clipGradientNorm } from '../src/training/optimizer.js';
+import { queueTrainStep } from '../src/training/step.js';
+import { Random } from '../src/util/random.js';
+import { assertClose } from './helpers/close.js';
+import { rand32, rng } from './helpers/random.js';
+
+/*
+ * The training ops of ComputeBackend (lossAndGradient, squaredNorm, adamStep) on every backend available here,
+ * against float64 computations written out below in the order the trainer has always used: the host backends must
+ * give exactly those numbers (their float64 sums and moments), the webgpu backend (float32 on the device) the same
+ * within float32 rounding.
+ */
+
+const opened = openWebGpuBackend();
+const gpu = opened.backend;
+if (!gpu) console.log(`# skipping the webgpu training-op tests: no WebGPU adapter: ${opened.reason}`);
+after(() => gpu?.close());
+
+const backends: ComputeBackend[] = [new ReferenceBackend('float64'), new ReferenceBackend('float32')];
+const wasm = loadWasmBackend({ threads: 1 });
+if (wasm) backends.push(wasm);
+else console.log('# skipping the wasm backend here: its kernels are not built');
+const native = loadNativeBackend();
+if (native) backends.push(native);
+else console.log('# skipping the native backend here: its addon is not built');
+if (gpu) backends.push(gpu);
+
+/** A backend buffer holding `values` (written on the host, announced to the backend). */
+function upload(be: ComputeBackend, values: ArrayLike<number>): FloatArray {
+  const x = be.alloc(values.length);
+  x.set(values);
+  be.hostWrote(x);
+  return x;
+}
+
+function read(be: ComputeBackend, x: FloatArray): Float64Array {
+  be.toHost(x);
+  return Float64Array.from(x);
+}
+
+/** Host backends: bit for bit; a device backend: within float32 rounding (close.ts TOL, scaled). */
+function assertMatches(be: ComputeBackend, got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  if (be.name.startsWith('webgpu')) assertClose(got, want, `${be.name} ${what}`);
+  else assert.deepEqual(Array.from(got), Array.from(want), `${be.name} ${what}`);
+}
+
+/** Adam's float64 update as the trainer always did it, on `params` of the backend's precision. */
+function referenceAdam(m: Float64Array, v: Float64Array, step: number, params: FloatArray, grads: ArrayLike<number>, lr: number): void {
+  const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
+  const stepSize = lr / (1 - beta1 ** step);
+  const sqrtBc2 = Math.sqrt(1 - beta2 ** step);
+  for (let i = 0; i < m.length; i++) {
+    m[i] = beta1 * m[i] + (1 - beta1) * grads[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * grads[i] * grads[i];
+    params[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+  }
+}
+
+for (const be of backends) {
+  const precision = (n: number): FloatArray => (be.precision === 'float64' ? new Float64Array(n) : new Float32Array(n));
+
+  describe(`training ops on ${be.name}`, () => {
+    it('lossAndGradient: NSE* and MSE over odd batch sizes, the loss accumulated over calls in one scalar', () => {
+      for (const n of [1, 7, 63, 257, 1001]) {
+        const rand = rng(10 + n);
+        const prediction = upload(be, rand32(n, rand, -2, 2));
+        const target = upload(be, rand32(n, rand, -2, 2));
+        const std = upload(be, rand32(n, rand, 0.05, 3));
+        const grad = be.alloc(n);
+        const sums = be.allocScalars(3);
+        sums[0] = 5;
+        be.hostWrote(sums);
+        let sum = 5;
+        const want = new Float64Array(n);
+        for (const loss of ['NSE', 'MSE'] as LossKind[]) {
+          be.lossAndGradient(loss, n, prediction, target, std, grad, sums, 1);
+          let total = 0;
+          for (let b = 0; b < n; b++) {
+            const diff = prediction[b] - target[b];
+            const weight = loss === 'NSE' ? 1 / ((std[b] + 0.1) * (std[b] + 0.1)) : 1;
+            total += weight * diff * diff;
+            want[b] = Float32Array.of((2 * weight * diff) / n)[0];
+            if (be.precision === 'float64') want[b] = (2 * weight * diff) / n;
+          }
+          sum = (loss === 'NSE' ? 0 : sum) + total / n;
+          assertMatches(be, read(be, grad), want, `${loss} gradient, n = ${n}`);
+        }
+        be.toHost(sums);
+        assert.equal(sums[0], 5, 'the other scalars are untouched');
+        assert.equal(sums[2], 0, 'the other scalars are untouched');
+        assertMatches(be, [sums[1]], [sum], `NSE* + MSE loss sum, n = ${n}`);
+      }
+    });
+
+    it('squaredNorm over odd sizes and offsets (one and several partial sums on a device)', () => {
+      for (const n of [1, 255, 256, 257, 4099, 70001]) {
+        const x = upload(be, rand32(n + 3, rng(n), -1, 1));
+        const out = be.allocScalars(2);
+        be.squaredNorm(n, x, 3, out, 1);
+        let sq = 0;
+        for (let i = 0; i < n; i++) sq += x[3 + i] * x[3 + i];
+        be.toHost(out);
+        assert.equal(out[0], 0);
+        assertMatches(be, [out[1]], [sq], `squared norm, n = ${n}`);
+      }
+      const empty = be.allocScalars(1);
+      empty[0] = 7;
+      be.hostWrote(empty);
+      be.squaredNorm(0, be.alloc(1), 0, empty, 0);
+      be.toHost(empty);
+      assert.equal(empty[0], 0, 'the squared norm of nothing is 0');
+    });
+
+    for (const [what, maxNorm] of [
+      ['clipping active', 0.5],
+      ['clipping inactive', 1e3],
+      ['no clipping', 0],
+    ] as const) {
+      it(`adamStep, three steps, ${what}; frozen slices keep their parameters and zero moments`, () => {
+        const n = 1237;
+        const frozen = [
+          { offset: 10, size: 37 },
+          { offset: 900, size: 101 },
+        ];
+        const rand = rng(7);
+        const start = rand32(n, rand, -1, 1);
+        const params = upload(be, start);
+        const grads = be.alloc(n);
+        const scalars = be.allocScalars(1);
+        const adam = new Adam(n);
+        const want = precision(n);
+        want.set(start);
+        const m = new Float64Array(n);
+        const v = new Float64Array(n);
+        const frozenBefore = frozen.map((p) => Array.from(params.subarray(p.offset, p.offset + p.size)));
+        for (let step = 1; step <= 3; step++) {
+          const g = rand32(n, rand, -0.1, 0.1);
+          grads.set(g);
+          be.hostWrote(grads);
+          for (const p of frozen) be.fill(grads, p.offset, p.size, 0);
+          const reads = gpu?.reads ?? 0;
+          if (maxNorm > 0) be.squaredNorm(n, grads, 0, scalars, 0);
+          be.adamStep(adam, params, grads, 1e-2, maxNorm > 0 ? { maxNorm, norms: scalars, at: 0 } : null);
+          if (be === gpu) assert.equal(gpu.reads, reads, 'no read-back for the norm, the clipping or Adam');
+          assert.equal(adam.step, step);
+
+          const g64 = precision(n);
+          g64.set(g);
+          for (const p of frozen) g64.fill(0, p.offset, p.offset + p.size);
+          const norm = maxNorm > 0 ? clipGradientNorm(g64, maxNorm) : Number.NaN;
+          referenceAdam(m, v, step, want, g64, 1e-2);
+          if (maxNorm === 0.5) assert.ok(norm > 1, `the gradient norm ${norm} is above the clip, so the clip acts`);
+          if (maxNorm === 1e3) assert.ok(norm < 10, `the gradient norm ${norm} is below the clip`);
+          assertMatches(be, read(be, grads), g64, `gradient after step ${step} (clipped in place when the clip acts)`);
+        }
+        assertMatches(be, read(be, params), want, 'parameters after three steps');
+        be.toHost(adam.m);
+        be.toHost(adam.v);
+        assertMatches(be, adam.m, m, 'first moments');
+        assertMatches(be, adam.v, v, 'second moments');
+        frozen.forEach((p, k) => {
+          assert.deepEqual(Array.from(params.subarray(p.offset, p.offset + p.size)), frozenBefore[k], 'frozen parameters unchanged');
+          assert.ok(adam.m.subarray(p.offset, p.offset + p.size).every((x) => x === 0), 'frozen first moments stay 0');
+          assert.ok(adam.v.subarray(p.offset, p.offset + p.size).every((x) => x === 0), 'frozen second moments stay 0');
+        });
+      });
+    }
+
+    it('Adam moments round trip through the host (an optimizer checkpoint): a state rebuilt from them continues the same', () => {
+      const n = 301;
+      const rand = rng(3);
+      const params = upload(be, rand32(n, rand));
+      const grads = upload(be, rand32(n, rand));
+      const adam = new Adam(n);
+      be.adamStep(adam, params, grads, 1e-3, null);
+      be.adamStep(adam, params, grads, 1e-3, null);
+      // What the trainer does around saveOptimizer / loadOptimizer.
+      be.toHost(adam.m);
+      be.toHost(adam.v);
+      const restored = new Adam(n);
+      restored.m.set(adam.m);
+      restored.v.set(adam.v);
+      restored.step = adam.step;
+      be.hostWrote(restored.m);
+      be.hostWrote(restored.v);
+      const twin = upload(be, read(be, params));
+      be.adamStep(adam, params, grads, 1e-3, null);
+      be.adamStep(restored, twin, grads, 1e-3, null);
+      assert.deepEqual(Array.from(read(be, twin)), Array.from(read(be, params)));
+    });
+  });
+}
+
+describe('one training step on the webgpu backend', { skip: gpu ? false : `no WebGPU adapter: ${opened.reason}` }, () => {
+  it('queues its kernels with the reads and command buffers the model leaves (none added by loss, norm, clipping, Adam)', () => {
+    const g = gpu!;
+    const [n, seq] = [5, 9];
+    const model = new RecurrentModel(g, { kind: 'ealstm', dynamicInputs: 3, staticInputs: 4, hidden: 6 }, 0.25);
+    model.initialize(new Random(1), 3);
+    model.ensureCapacity(n, seq);
+    const rand = rng(4);
+    model.dynamicInput.set(rand32(seq * n * 3, rand));
+    model.staticInput.set(rand32(n * 4, rand));
+    const buffers = { target: g.alloc(n), basinStd: g.alloc(n), outputGrad: g.alloc(n), scalars: g.allocScalars(2) };
+    buffers.target.set(rand32(n, rand));
+    buffers.basinStd.set(rand32(n, rand, 0.1, 2));
+    const adam = new Adam(model.params.length);
+    const dropout = new Random(2);
+    const step = () => queueTrainStep(model, n, buffers, 'NSE', adam, 1e-3, 1, dropout);
+    step();
+    g.toHost(buffers.scalars);
+    const [reads, submits] = [g.reads, g.commandBuffers];
+    step();
+    const stepReads = g.reads - reads;
+    g.toHost(buffers.scalars); // makes the count of command buffers current
+    const stepSubmits = g.commandBuffers - submits;
+    console.log(`# one EA-LSTM training step on webgpu: ${stepReads} reads, ${stepSubmits} command buffers of kernels`);
+    // The model's own coherence points: forward reads the last hidden state (dropout on the host) and the input gate
+    // (sigmoid on the host), backward the input-gate gradient and the parameter gradients; the step reads dL/dy for
+    // the model's host head and the parameters for its next forward.
+    assert.ok(stepReads <= 6, `${stepReads} reads`);
+    assert.ok(stepSubmits <= stepReads + 1, `${stepSubmits} command buffers for ${stepReads} reads`);
+    assert.ok(Number.isFinite(buffers.scalars[0]) && buffers.scalars[0] > 0, `loss sum ${buffers.scalars[0]}`);
+  });
+});
