@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ReferenceBackend } from '../src/compute/reference.js';
@@ -323,6 +323,24 @@ describe('webgpu backend', { skip }, () => {
     got.losses.forEach((l, i) => assert.ok(Math.abs(l - want.losses[i]) <= 1e-4 * Math.abs(want.losses[i]), `epoch ${i + 1} loss ${l} vs ${want.losses[i]}`));
     assert.equal(got.nse.length, 3);
     got.nse.forEach((v, i) => assert.ok(Math.abs(v - want.nse[i]) <= 1e-4, `basin ${i} NSE ${v} vs ${want.nse[i]}`));
+  });
+});
+
+describe('webgpu backend: optimizer checkpoints', { skip }, () => {
+  it('a run resumed from its epoch-1 checkpoint ends as the uninterrupted run: weights and Adam moments saved from the device and loaded back', () => {
+    const { dir, file } = tinyConfig({ epochs: '2', backend: 'webgpu', num_workers: '0', hidden_size: '5', seq_length: '12' });
+    const whole = path.join(dir, 'run');
+    train(loadConfig(file), { runDir: whole });
+    const resumed = path.join(dir, 'resumed');
+    cpSync(whole, resumed, { recursive: true });
+    for (const name of ['model_epoch002.safetensors', 'optimizer_state_epoch002.safetensors']) rmSync(path.join(resumed, name));
+    train(null, { runDir: resumed, resume: true });
+    for (const name of ['model_epoch002.safetensors', 'optimizer_state_epoch002.safetensors']) {
+      assert.ok(readFileSync(path.join(resumed, name)).equals(readFileSync(path.join(whole, name))), `${name} differs after the resume`);
+    }
+    // The moments came from the device: nonzero, and the ones of epoch 1 differ from those of epoch 2.
+    const [m1, m2] = [1, 2].map((e) => readFileSync(path.join(whole, `optimizer_state_epoch00${e}.safetensors`)));
+    assert.ok(!m1.equals(m2));
   });
 });
 
