@@ -1,16 +1,21 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ComputeBackend, FloatArray, LossKind } from '../src/compute/backend.js';
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadWasmBackend } from '../src/compute/wasm-node.js';
 import { openWebGpuBackend } from '../src/compute/webgpu.js';
+import { loadConfig } from '../src/config/load.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Adam, clipGradientNorm } from '../src/training/optimizer.js';
 import { queueTrainStep } from '../src/training/step.js';
+import { LOSS_READ_INTERVAL, type TrainProgress, train } from '../src/training/trainer.js';
 import { Random } from '../src/util/random.js';
 import { assertClose } from './helpers/close.js';
 import { rand32, rng } from './helpers/random.js';
+import { tinyConfig } from './helpers/tiny-config.js';
 
 /*
  * The training ops of ComputeBackend (lossAndGradient, squaredNorm, adamStep) on every backend available here,
@@ -229,5 +234,21 @@ describe('one training step on the webgpu backend', { skip: gpu ? false : `no We
     assert.ok(stepReads <= 6, `${stepReads} reads`);
     assert.ok(stepSubmits <= stepReads + 1, `${stepSubmits} command buffers for ${stepReads} reads`);
     assert.ok(Number.isFinite(buffers.scalars[0]) && buffers.scalars[0] > 0, `loss sum ${buffers.scalars[0]}`);
+  });
+});
+
+describe('the trainer reads the loss lazily', () => {
+  it(`after the first batch, every ${LOSS_READ_INTERVAL} batches and at the end of the epoch, whose logged loss is the running loss of its last batch`, () => {
+    const { dir, file } = tinyConfig({ epochs: '1', batch_size: '16', hidden_size: '4', seq_length: '10' });
+    const progress: TrainProgress[] = [];
+    train(loadConfig(file), { runDir: path.join(dir, 'run'), onBatch: (p) => progress.push(p) });
+    const batches = progress[0].batches;
+    assert.ok(batches > 3 * LOSS_READ_INTERVAL, `${batches} batches`);
+    const changed = progress.filter((p, i) => i === 0 || p.runningLoss !== progress[i - 1].runningLoss).map((p) => p.batch);
+    const reads = progress.map((p) => p.batch).filter((b) => b === 1 || b % LOSS_READ_INTERVAL === 0 || b === batches);
+    assert.deepEqual(changed, reads, 'the running loss changes exactly at the reads');
+    const [entry] = readFileSync(path.join(dir, 'run', 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(entry.loss, progress[batches - 1].runningLoss);
+    assert.ok(Number.isFinite(entry.loss) && entry.loss > 0);
   });
 });
