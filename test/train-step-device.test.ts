@@ -232,7 +232,9 @@ describe('one training step on the webgpu backend', { skip: gpu ? false : `no We
     // (sigmoid on the host), backward the input-gate gradient and the parameter gradients; the step reads dL/dy for
     // the model's host head and the parameters for its next forward.
     assert.ok(stepReads <= 6, `${stepReads} reads`);
-    assert.ok(stepSubmits <= stepReads + 1, `${stepSubmits} command buffers for ${stepReads} reads`);
+    // Each read submits what was recorded before it; writes (uploads) between them do not add command buffers of
+    // their own when no kernel was recorded since the read: one command buffer per read, the least the reads allow.
+    assert.ok(stepSubmits <= stepReads, `${stepSubmits} command buffers for ${stepReads} reads`);
     assert.ok(Number.isFinite(buffers.scalars[0]) && buffers.scalars[0] > 0, `loss sum ${buffers.scalars[0]}`);
   });
 });

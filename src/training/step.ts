@@ -49,10 +49,11 @@ export function queueTrainStep(
   be.hostWrote(prediction, 0, n);
   be.hostWrote(target, 0, n);
   be.hostWrote(basinStd, 0, n);
+  // Zeroed here, before the read below, so that on a device it joins the loss in one command buffer.
+  be.fill(grads, 0, grads.length, 0);
   be.lossAndGradient(loss, n, prediction, target, basinStd, outputGrad, scalars, LOSS_SUM);
   // The model's backward starts on the host (the head): it reads dL/dy there.
   be.toHost(outputGrad, 0, n);
-  be.fill(grads, 0, grads.length, 0);
   model.backward(outputGrad);
   for (const p of frozen) be.fill(grads, p.offset, p.size, 0);
   if (clipNorm > 0) be.squaredNorm(grads.length, grads, 0, scalars, GRAD_NORM_SQ);
