@@ -31,11 +31,13 @@ export function staticInputGradients(model: RecurrentModel, n: number, out = new
   let ones = onesOf.get(model);
   if (!ones || ones.length < n) {
     ones = model.backend.alloc(Math.max(n, model.capacity)).fill(1);
+    model.backend.hostWrote(ones);
     onesOf.set(model, ones);
   }
-  model.grads.fill(0);
+  model.zeroGradients();
   model.backward(ones, { inputGradients: true });
-  model.grads.fill(0);
+  model.zeroGradients();
+  model.backend.toHost(model.staticInputGrad, 0, n * s);
   for (let i = 0; i < n * s; i++) out[i] = model.staticInputGrad[i];
   return out;
 }

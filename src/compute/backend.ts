@@ -142,6 +142,47 @@ export interface ComputeBackend {
    */
   adamStep(state: AdamState, params: FloatArray, grads: FloatArray, learningRate: number, clip: NormClip | null): void;
 
+  /*
+   * Model ops around the recurrent layers (the dropout, the EA-LSTM's input gate, the regression head), so that a
+   * forward and a backward run on the backend end to end. Host backends share one float64-where-it-was
+   * implementation (compute/host-ops.ts hostModelOps), whose operation order is the model's former host loops.
+   */
+
+  /** z[zOff + i] = x[xOff + i] * y[yOff + i] for i < n (applies a dropout mask). */
+  multiply(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number, z: FloatArray, zOff: number): void;
+  /** x[xOff + i] = 1 / (1 + exp(-x[xOff + i])) for i < n, in place. */
+  sigmoid(n: number, x: FloatArray, xOff: number): void;
+  /** dy[dyOff + i] *= y[yOff + i] * (1 - y[yOff + i]) for i < n: back through a sigmoid whose output is y. */
+  sigmoidBackward(n: number, y: FloatArray, yOff: number, dy: FloatArray, dyOff: number): void;
+
+  /**
+   * A linear layer with one output: y[b] = bias[biasOff] + sum_j x[xOff + b k + j] w[wOff + j] for b < n (x is
+   * [n, k]; on the host the sum runs in float64 from the bias, j in order, rounded once into y).
+   */
+  linearForward(n: number, k: number, x: FloatArray, xOff: number, w: FloatArray, wOff: number, bias: FloatArray, biasOff: number, y: FloatArray): void;
+
+  /**
+   * Backward through linearForward for dL/dy = dy[0 .. n): adds sum_b x[b, j] dy[b] to wGrad[wGradOff + j] and
+   * sum_b dy[b] to biasGrad[biasGradOff]; writes dL/dx[b, j] = dy[b] w[j] (times mask[b k + j] when a mask is
+   * given: the dropout before the layer, so the product is rounded once) to dx[dxOff + b k + j].
+   */
+  linearBackward(
+    n: number,
+    k: number,
+    x: FloatArray,
+    xOff: number,
+    w: FloatArray,
+    wOff: number,
+    dy: FloatArray,
+    wGrad: FloatArray,
+    wGradOff: number,
+    biasGrad: FloatArray,
+    biasGradOff: number,
+    dx: FloatArray,
+    dxOff: number,
+    mask: FloatArray | null,
+  ): void;
+
   /** x[off .. off + n) = value. */
   fill(x: FloatArray, off: number, n: number, value: number): void;
   /** y[yOff .. yOff + n) = x[xOff .. xOff + n) (x and y distinct, or the ranges disjoint). */

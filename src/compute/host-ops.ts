@@ -115,3 +115,55 @@ export const hostTrainingOps: Pick<ComputeBackend, 'allocScalars' | 'lossAndGrad
     adamUpdate(state, params, grads, learningRate);
   },
 };
+
+/**
+ * The model ops of the host backends (ComputeBackend.multiply .. linearBackward): the loops the model ran on the host
+ * before these ops existed, in the same order and precision, so results stay bit for bit what they were.
+ */
+export const hostModelOps: Pick<ComputeBackend, 'multiply' | 'sigmoid' | 'sigmoidBackward' | 'linearForward' | 'linearBackward'> = {
+  multiply(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number, z: FloatArray, zOff: number): void {
+    for (let i = 0; i < n; i++) z[zOff + i] = x[xOff + i] * y[yOff + i];
+  },
+  sigmoid(n: number, x: FloatArray, xOff: number): void {
+    for (let i = xOff; i < xOff + n; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
+  },
+  sigmoidBackward(n: number, y: FloatArray, yOff: number, dy: FloatArray, dyOff: number): void {
+    for (let i = 0; i < n; i++) dy[dyOff + i] *= y[yOff + i] * (1 - y[yOff + i]);
+  },
+  linearForward(n: number, k: number, x: FloatArray, xOff: number, w: FloatArray, wOff: number, bias: FloatArray, biasOff: number, y: FloatArray): void {
+    for (let b = 0; b < n; b++) {
+      let sum = bias[biasOff];
+      for (let j = 0; j < k; j++) sum += x[xOff + b * k + j] * w[wOff + j];
+      y[b] = sum;
+    }
+  },
+  linearBackward(
+    n: number,
+    k: number,
+    x: FloatArray,
+    xOff: number,
+    w: FloatArray,
+    wOff: number,
+    dy: FloatArray,
+    wGrad: FloatArray,
+    wGradOff: number,
+    biasGrad: FloatArray,
+    biasGradOff: number,
+    dx: FloatArray,
+    dxOff: number,
+    mask: FloatArray | null,
+  ): void {
+    let dBias = 0;
+    for (let b = 0; b < n; b++) {
+      const d = dy[b];
+      dBias += d;
+      for (let j = 0; j < k; j++) {
+        wGrad[wGradOff + j] += x[xOff + b * k + j] * d;
+        // The float64 product d * w[j], then the mask: one rounding into dx (the former float64 head gradient).
+        const dInput = d * w[wOff + j];
+        dx[dxOff + b * k + j] = mask ? dInput * mask[b * k + j] : dInput;
+      }
+    }
+    biasGrad[biasGradOff] += dBias;
+  },
+};

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -136,6 +136,12 @@ export class NativeBackend implements ComputeBackend {
   readonly lossAndGradient = hostTrainingOps.lossAndGradient;
   readonly squaredNorm = hostTrainingOps.squaredNorm;
   readonly adamStep = hostTrainingOps.adamStep;
+  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
+  readonly multiply = hostModelOps.multiply;
+  readonly sigmoid = hostModelOps.sigmoid;
+  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
+  readonly linearForward = hostModelOps.linearForward;
+  readonly linearBackward = hostModelOps.linearBackward;
 
   alloc(n: number): Float32Array {
     return new Float32Array(n);

@@ -1,5 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 
 /**
  * Plain TypeScript kernels: the oracle every fast backend is tested against. With precision 'float64' it is
@@ -30,6 +30,12 @@ export class ReferenceBackend implements ComputeBackend {
   readonly lossAndGradient = hostTrainingOps.lossAndGradient;
   readonly squaredNorm = hostTrainingOps.squaredNorm;
   readonly adamStep = hostTrainingOps.adamStep;
+  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
+  readonly multiply = hostModelOps.multiply;
+  readonly sigmoid = hostModelOps.sigmoid;
+  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
+  readonly linearForward = hostModelOps.linearForward;
+  readonly linearBackward = hostModelOps.linearBackward;
 
   alloc(n: number): FloatArray {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);

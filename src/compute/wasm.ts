@@ -1,5 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
@@ -176,6 +176,12 @@ export class WasmBackend implements ComputeBackend {
   readonly lossAndGradient = hostTrainingOps.lossAndGradient;
   readonly squaredNorm = hostTrainingOps.squaredNorm;
   readonly adamStep = hostTrainingOps.adamStep;
+  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
+  readonly multiply = hostModelOps.multiply;
+  readonly sigmoid = hostModelOps.sigmoid;
+  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
+  readonly linearForward = hostModelOps.linearForward;
+  readonly linearBackward = hostModelOps.linearBackward;
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   alloc(n: number): Float32Array {

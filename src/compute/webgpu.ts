@@ -14,6 +14,9 @@ import {
   VECTOR_AXPY,
   VECTOR_COPY,
   VECTOR_FILL,
+  VECTOR_MULTIPLY,
+  VECTOR_SIGMOID,
+  VECTOR_SIGMOID_BACKWARD,
 } from './webgpu/kernels.js';
 import {
   type AdapterReport,
@@ -421,6 +424,72 @@ export class WebGpuBackend implements ComputeBackend {
     this.kernel('adam', words, flatGrid(n, CELL_WORKGROUP), scratch);
   }
 
+  multiply(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number, z: FloatArray, zOff: number): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n, false);
+    const yAt = this.operand(scratch, y, yOff, n, false);
+    const zAt = this.operand(scratch, z, zOff, n, true);
+    this.vector(VECTOR_MULTIPLY, n, 0, xAt, yAt, scratch, zAt);
+  }
+
+  sigmoid(n: number, x: FloatArray, xOff: number): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n, true);
+    this.vector(VECTOR_SIGMOID, n, 0, 0, xAt, scratch);
+  }
+
+  sigmoidBackward(n: number, y: FloatArray, yOff: number, dy: FloatArray, dyOff: number): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const yAt = this.operand(scratch, y, yOff, n, false);
+    const dyAt = this.operand(scratch, dy, dyOff, n, true);
+    this.vector(VECTOR_SIGMOID_BACKWARD, n, 0, yAt, dyAt, scratch);
+  }
+
+  linearForward(n: number, k: number, x: FloatArray, xOff: number, w: FloatArray, wOff: number, bias: FloatArray, biasOff: number, y: FloatArray): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n * k, false);
+    const wAt = this.operand(scratch, w, wOff, k, false);
+    const biasAt = this.operand(scratch, bias, biasOff, 1, false);
+    const yAt = this.operand(scratch, y, 0, n, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([n, k, xAt, wAt, biasAt, yAt]);
+    this.kernel('linearForward', params, flatGrid(n, CELL_WORKGROUP), scratch);
+  }
+
+  linearBackward(
+    n: number,
+    k: number,
+    x: FloatArray,
+    xOff: number,
+    w: FloatArray,
+    wOff: number,
+    dy: FloatArray,
+    wGrad: FloatArray,
+    wGradOff: number,
+    biasGrad: FloatArray,
+    biasGradOff: number,
+    dx: FloatArray,
+    dxOff: number,
+    mask: FloatArray | null,
+  ): void {
+    if (n <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, xOff, n * k, false);
+    const wAt = this.operand(scratch, w, wOff, k, false);
+    const dyAt = this.operand(scratch, dy, 0, n, false);
+    const maskAt = mask ? this.operand(scratch, mask, 0, n * k, false) : 0;
+    const wGradAt = this.operand(scratch, wGrad, wGradOff, k, true);
+    const biasGradAt = this.operand(scratch, biasGrad, biasGradOff, 1, true);
+    const dxAt = this.operand(scratch, dx, dxOff, n * k, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([n, k, xAt, wAt, dyAt, wGradAt, biasGradAt, dxAt, mask ? 1 : 0, maskAt]);
+    this.kernel('linearBackward', params, flatGrid(Math.max(n * k, k + 1), CELL_WORKGROUP), scratch);
+  }
+
   /** The arena offset of Adam moments, placing them (with their host values) on first use; marks them device-newer. */
   private moments(x: Float64Array): number {
     const base = this.resident.get(x)?.base ?? this.place(x, true);
@@ -437,9 +506,9 @@ export class WebGpuBackend implements ComputeBackend {
     this.vector(mode, n, alpha, xAt, yAt, scratch);
   }
 
-  private vector(mode: number, n: number, alpha: number, xAt: number, yAt: number, scratch?: Scratch): void {
+  private vector(mode: number, n: number, alpha: number, xAt: number, yAt: number, scratch?: Scratch, zAt = 0): void {
     const params = new Uint32Array(PARAM_WORDS);
-    params.set([mode, n, xAt, yAt]);
+    params.set([mode, n, xAt, yAt, 0, zAt]);
     new Float32Array(params.buffer)[4] = alpha;
     this.kernel('vector', params, flatGrid(n, CELL_WORKGROUP), scratch);
   }

@@ -98,8 +98,26 @@ export class RecurrentModel {
     this.head = new LinearHead(backend, buffers, { weight: at('fc_weight'), bias: at('fc_bias') }, h);
   }
 
+  /** Draws the initial parameters (on the host, then uploaded: the writer of a buffer announces it, see backend.ts). */
   initialize(rng: Random, initialForgetBias: number): void {
     initializeParameters(this.spec, this.layout, this.params, rng, initialForgetBias);
+    this.backend.hostWrote(this.params);
+  }
+
+  /**
+   * Announces inputs written on the host for a batch of n sequences (the first n rows of dynamicInput, time-major
+   * [T, n, D], and of staticInput): uploads just those rows to a device backend. Whoever fills the inputs on the host
+   * calls it before queueForward (forward calls it itself).
+   */
+  inputsWritten(n: number): void {
+    const { dynamicInputs: d, staticInputs: s } = this.spec;
+    this.backend.hostWrote(this.dynamicInput, 0, this.seqLength * n * d);
+    if (s > 0) this.backend.hostWrote(this.staticInput, 0, n * s);
+  }
+
+  /** Zeroes the parameter gradients on the backend (backward adds to them). */
+  zeroGradients(): void {
+    this.backend.fill(this.grads, 0, this.grads.length, 0);
   }
 
   /** (Re)allocates the activation buffers; a no-op when the current ones are large enough. */
@@ -133,25 +151,38 @@ export class RecurrentModel {
   }
 
   /**
-   * Runs n sequences. With `dropoutRng` given, output dropout is applied (training); without it the
-   * model is in evaluation mode. `initialState` (one entry per recurrent layer, bottom first, e.g. a copy of
-   * `finalStates()` of the previous forward) starts the layers from that state instead of the zero state: a
-   * long sequence run in consecutive pieces then equals one run over it. Returns `output` ([n] predictions).
+   * Runs n sequences on inputs the caller wrote on the host (uploaded here: inputsWritten) and brings the
+   * predictions to the host: the call for inference (predict, evaluate, the analyses). With `dropoutRng` given,
+   * output dropout is applied (training); without it the model is in evaluation mode. `initialState` (one entry per
+   * recurrent layer, bottom first, e.g. a copy of `finalStates()` of the previous forward) starts the layers from
+   * that state instead of the zero state: a long sequence run in consecutive pieces then equals one run over it.
+   * Returns `output` ([n] predictions, current on the host).
    */
   forward(n: number, dropoutRng: Random | null = null, initialState: LayerState[] | null = null): FloatArray {
     if (n > this.capacity) throw new Error(`batch ${n} exceeds the allocated capacity ${this.capacity}`);
-    this.batchSize = n;
-    // The host has written the inputs and (initialization, a checkpoint, the optimizer) the parameters.
-    const be = this.backend;
-    be.hostWrote(this.params);
-    be.hostWrote(this.dynamicInput);
-    be.hostWrote(this.staticInput);
-    const gateLayer = this.inputGateLayer;
-    gateLayer?.forward(n, this.staticInput);
-    const constantInput = this.spec.kind === 'lstm' && this.spec.staticInputs > 0 ? this.staticInput : null;
+    this.inputsWritten(n);
+    const out = this.queueForward(n, dropoutRng, initialState);
+    this.backend.toHost(out, 0, n);
+    return out;
+  }
+
+  /**
+   * forward without the transfers: the inputs and parameters must be current on the backend (their writers
+   * announced them with hostWrote / inputsWritten), and `output` is left there (toHost to read it). A training step
+   * calls this, so on a device backend nothing waits for the device.
+   */
+  queueForward(n: number, dropoutRng: Random | null = null, initialState: LayerState[] | null = null): FloatArray {
+    if (n > this.capacity) throw new Error(`batch ${n} exceeds the allocated capacity ${this.capacity}`);
     if (initialState && initialState.length !== this.recurrent.length) {
       throw new Error(`initial state for ${initialState.length} layer(s), the model has ${this.recurrent.length}`);
     }
+    this.batchSize = n;
+    const stateSize = n * this.spec.hidden;
+    // The dropout mask is the step's only upload inside the model: made before the first kernel (see Dropout.prepare).
+    this.dropout.prepare(stateSize, dropoutRng);
+    const gateLayer = this.inputGateLayer;
+    gateLayer?.forward(n, this.staticInput);
+    const constantInput = this.spec.kind === 'lstm' && this.spec.staticInputs > 0 ? this.staticInput : null;
     const [first, ...upper] = this.recurrent;
     first.forward(n, this.dynamicInput, constantInput, gateLayer ? gateLayer.gate : null, 0, initialState?.[0] ?? null);
     let below = first;
@@ -160,8 +191,8 @@ export class RecurrentModel {
       below = layer;
     });
     const top = this.top;
-    const dropped = this.dropout.forward(n * this.spec.hidden, top.hiddens, top.lastOffset, dropoutRng);
-    return this.head.forward(n, dropped);
+    const dropped = this.dropout.forward(stateSize, top.hiddens, top.lastOffset);
+    return this.head.forward(n, dropped.x, dropped.offset);
   }
 
   private get top(): LstmLayer {
@@ -192,18 +223,18 @@ export class RecurrentModel {
   }
 
   /**
-   * Backpropagates dL/d(output) through the last forward. Parameter gradients are added to `grads` (zero them
-   * between steps); with inputGradients, dynamicInputGrad ([T, n, D]) and staticInputGrad ([n, S]) are written.
+   * Backpropagates dL/d(output) (dOutput, [n]: a backend buffer current on the backend, or a plain host array)
+   * through the last forward, on the backend. Parameter gradients are added to `grads` (zero them between steps:
+   * zeroGradients); with inputGradients, dynamicInputGrad ([T, n, D]) and staticInputGrad ([n, S]) are written.
+   * Nothing comes to the host: whoever reads grads or the input gradients there calls backend.toHost first.
    */
-  backward(dOutput: ArrayLike<number>, options: { inputGradients?: boolean } = {}): void {
+  backward(dOutput: FloatArray, options: { inputGradients?: boolean } = {}): void {
     const n = this.batchSize;
     const wantInputs = options.inputGradients === true;
-    const dDropped = this.head.backward(n, dOutput);
     const stateSize = n * this.spec.hidden;
-    this.dropout.backward(stateSize, dDropped, this.top.dLastHidden);
-    // The head added its gradients on the host (to the caller's, zeroed or accumulating); the rest runs on the backend.
+    // The head's dL/dx goes straight into the top layer's dL/dh_T, through the dropout mask (dropout's backward).
+    this.head.backward(n, dOutput, this.top.dLastHidden, this.dropout.backwardMask);
     const be = this.backend;
-    be.hostWrote(this.grads);
     // Down the stack: layer l's input gradient is dL/dh_t of layer l - 1 at every step; only the top gets dL/dh_T.
     for (let l = this.recurrent.length - 1; l >= 1; l--) {
       this.recurrent[l].backward({
@@ -222,10 +253,5 @@ export class RecurrentModel {
       inputGateGrad: gateLayer ? gateLayer.dGate : null,
     });
     gateLayer?.backward(n, this.staticInput, wantInputs ? this.staticInputGrad : null);
-    be.toHost(this.grads);
-    if (wantInputs) {
-      be.toHost(this.dynamicInputGrad);
-      be.toHost(this.staticInputGrad);
-    }
   }
 }

@@ -29,6 +29,8 @@ export function loadWeights(file: string, model: RecurrentModel): void {
     }
     model.params.set(t.data, p.offset);
   }
+  // Written on the host: the writer announces it (a device backend uploads the parameters here, not per forward).
+  model.backend.hostWrote(model.params);
 }
 
 /** What a checkpoint keeps of the optimizer: Adam's moment estimates and step count. */

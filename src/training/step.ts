@@ -22,8 +22,9 @@ export const LOSS_SUM = 0;
 export const GRAD_NORM_SQ = 1;
 
 /**
- * One optimisation step on the batch already in the model's input buffers, queued on the model's backend and read
- * back by nobody: forward, loss (added to scalars[LOSS_SUM]), backward, global gradient-norm clipping (when
+ * One optimisation step on the batch already in the model's input buffers (current on the backend: the caller that
+ * wrote them on the host announced them, model.inputsWritten), queued on the model's backend and read back by
+ * nobody: forward, loss (added to scalars[LOSS_SUM]), backward, global gradient-norm clipping (when
  * clipNorm > 0; the squared norm before clipping is left in scalars[GRAD_NORM_SQ]), Adam. The caller reads the
  * scalars (backend.toHost(scalars)) when it wants them, so on a device backend the training ops add no round trip.
  * Frozen parameters (fine-tuning) get a zero gradient before clipping, as parameters without requires_grad in
@@ -44,27 +45,24 @@ export function queueTrainStep(
   const scalars = (buffers.scalars ??= be.allocScalars(2));
   const { target, basinStd, outputGrad } = buffers;
   const grads = model.grads;
-  const prediction = model.forward(n, dropoutRng);
-  // The model computes its head, and so the predictions, on the host; the caller wrote targets and stds there.
-  be.hostWrote(prediction, 0, n);
+  // The caller filled targets and stds on the host for this batch: uploaded before the step's first kernel, so that
+  // on a device the whole step is one command buffer.
   be.hostWrote(target, 0, n);
   be.hostWrote(basinStd, 0, n);
-  // Zeroed here, before the read below, so that on a device it joins the loss in one command buffer.
+  const prediction = model.queueForward(n, dropoutRng);
   be.fill(grads, 0, grads.length, 0);
   be.lossAndGradient(loss, n, prediction, target, basinStd, outputGrad, scalars, LOSS_SUM);
-  // The model's backward starts on the host (the head): it reads dL/dy there.
-  be.toHost(outputGrad, 0, n);
   model.backward(outputGrad);
   for (const p of frozen) be.fill(grads, p.offset, p.size, 0);
   if (clipNorm > 0) be.squaredNorm(grads.length, grads, 0, scalars, GRAD_NORM_SQ);
   be.adamStep(adam, model.params, grads, learningRate, clipNorm > 0 ? { maxNorm: clipNorm, norms: scalars, at: GRAD_NORM_SQ } : null);
-  // The model's forward reads parameters on the host (head, input-gate bias) and uploads them all: bring them back.
-  be.toHost(model.params);
 }
 
 /**
- * queueTrainStep, then the read-back of its results: the loss and the gradient norm before clipping (NaN without
- * clipping). For callers that want every step's numbers (tests, benchmarks); the trainer reads its sums lazily.
+ * queueTrainStep for a caller that works on the host: the inputs it wrote there are uploaded first
+ * (model.inputsWritten), and afterwards the loss, the gradient norm before clipping (NaN without clipping) and the
+ * parameters are current on the host. For callers that want every step's numbers (tests); the trainer queues its
+ * steps and reads its sums lazily.
  */
 export function trainStep(
   model: RecurrentModel,
@@ -80,7 +78,9 @@ export function trainStep(
   const be = model.backend;
   const scalars = (buffers.scalars ??= be.allocScalars(2));
   be.fill(scalars, LOSS_SUM, 1, 0);
+  model.inputsWritten(n);
   queueTrainStep(model, n, buffers, loss, adam, learningRate, clipNorm, dropoutRng, frozen);
   be.toHost(scalars);
+  be.toHost(model.params);
   return { loss: scalars[LOSS_SUM], gradNorm: clipNorm > 0 ? Math.sqrt(scalars[GRAD_NORM_SQ]) : Number.NaN };
 }

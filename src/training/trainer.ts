@@ -235,6 +235,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
       const from = batch * batchSize;
       const n = Math.min(batchSize, sampleCount - from);
       gatherWindows(basins, samples, order, from, n, config.seq_length, model.dynamicInput, model.staticInput);
+      model.inputsWritten(n);
       for (let i = 0; i < n; i++) {
         const k = order[from + i];
         const b = samples[2 * k];

@@ -64,6 +64,7 @@ function setParams(model: RecurrentModel, values: Record<string, number[]>): voi
     if (!v || v.length !== p.size) throw new Error(`fixture parameter ${p.name} has the wrong size`);
     for (let i = 0; i < p.size; i++) model.params[p.offset + i] = v[i];
   }
+  model.backend.hostWrote(model.params);
 }
 
 /** The fixture's parameters in our layout: PyTorch LSTM blocks i,f,g,o -> ours f,o,g,i; the EA-LSTM's own as they are. */

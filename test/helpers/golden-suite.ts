@@ -43,8 +43,10 @@ export function goldenSuite(backend: ComputeBackend, tol: { forward: number; gra
         std.set(c.inputs.q_std);
         const dOut = backend.alloc(n);
         lossAndGradient('NSE', n, pred, y, std, dOut);
+        backend.hostWrote(dOut);
         model.grads.fill(0);
         model.backward(dOut, { inputGradients: true });
+        for (const x of [model.grads, model.dynamicInputGrad, model.staticInputGrad]) backend.toHost(x);
         const expected = expectedInOurLayout(kind, c.grad_of_loss_nse_star, c);
         for (const p of model.layout) {
           const err = relativeError(paramView(model, model.grads, p.name), expected[p.name]);

@@ -12,6 +12,8 @@ import {
   CELL_BACKWARD_WGSL,
   CELL_FORWARD_WGSL,
   GEMM_WGSL,
+  LINEAR_BACKWARD_WGSL,
+  LINEAR_FORWARD_WGSL,
   LOSS_WGSL,
   PARAM_WORDS,
   REDUCE_WGSL,
@@ -158,6 +160,8 @@ class Device {
       loss: pipeline(LOSS_WGSL),
       reduce: pipeline(REDUCE_WGSL),
       adam: pipeline(ADAM_WGSL),
+      linearForward: pipeline(LINEAR_FORWARD_WGSL),
+      linearBackward: pipeline(LINEAR_BACKWARD_WGSL),
     };
     device.onuncapturederror = (event) => {
       this.failure ??= `GPU error: ${event.error.message}`;

@@ -148,10 +148,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 export const VECTOR_FILL = 0;
 export const VECTOR_COPY = 1;
 export const VECTOR_AXPY = 2;
+export const VECTOR_MULTIPLY = 3;
+export const VECTOR_SIGMOID = 4;
+export const VECTOR_SIGMOID_BACKWARD = 5;
 
 /**
- * Vector ops, one thread per element. Params: mode, n, xOff, yOff, alpha (bits):
- * fill y = alpha; copy y = x; axpy y += alpha x.
+ * Vector ops, one thread per element. Params: mode, n, xOff, yOff, alpha (bits), zOff:
+ * fill y = alpha; copy y = x; axpy y += alpha x; multiply z = x y; sigmoid y = sigma(y) (in place);
+ * sigmoid backward y *= x (1 - x) (x the sigmoid's output, y the gradient).
  */
 export const VECTOR_WGSL = /* wgsl */ `${COMMON}
 @compute @workgroup_size(${CELL_WORKGROUP})
@@ -163,8 +167,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     W[P.p3 + i] = alpha;
   } else if (P.p0 == ${VECTOR_COPY}u) {
     W[P.p3 + i] = W[P.p2 + i];
-  } else {
+  } else if (P.p0 == ${VECTOR_AXPY}u) {
     W[P.p3 + i] = W[P.p3 + i] + alpha * W[P.p2 + i];
+  } else if (P.p0 == ${VECTOR_MULTIPLY}u) {
+    W[P.p5 + i] = W[P.p2 + i] * W[P.p3 + i];
+  } else if (P.p0 == ${VECTOR_SIGMOID}u) {
+    W[P.p3 + i] = sigmoid(W[P.p3 + i]);
+  } else {
+    let y = W[P.p2 + i];
+    W[P.p3 + i] = W[P.p3 + i] * (y * (1.0 - y));
   }
 }
 `;
@@ -348,5 +359,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   W[P.p3 + i] = m;
   W[P.p4 + i] = v;
   W[P.p1 + i] = W[P.p1 + i] - bitcast<f32>(P.p13) * m / (sqrt(v) / bitcast<f32>(P.p14) + bitcast<f32>(P.p12));
+}
+`;
+
+/**
+ * A linear layer with one output (ComputeBackend.linearForward), one thread per row: y[b] = bias + x_b . w.
+ * Params: n, k, xOff, wOff, biasOff, yOff.
+ */
+export const LINEAR_FORWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let b = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  if (b >= P.p0) { return; }
+  let k = P.p1;
+  var sum = W[P.p4];
+  for (var j = 0u; j < k; j = j + 1u) { sum = sum + W[P.p2 + b * k + j] * W[P.p3 + j]; }
+  W[P.p5 + b] = sum;
+}
+`;
+
+/**
+ * Backward through LINEAR_FORWARD_WGSL (ComputeBackend.linearBackward). Thread i < n k writes dx[i] = dy[b] w[j]
+ * (times mask[i] when masked); thread j < k adds sum_b x[b, j] dy[b] to the weight gradient, thread k the bias's
+ * sum_b dy[b]. Params: n, k, xOff, wOff, dyOff, wGradOff, biasGradOff, dxOff, masked, maskOff.
+ */
+export const LINEAR_BACKWARD_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  let n = P.p0;
+  let k = P.p1;
+  if (i < n * k) {
+    var d = W[P.p4 + i / k] * W[P.p3 + i % k];
+    if (P.p8 != 0u) { d = d * W[P.p9 + i]; }
+    W[P.p7 + i] = d;
+  }
+  if (i < k) {
+    var acc = 0.0;
+    for (var b = 0u; b < n; b = b + 1u) { acc = acc + W[P.p2 + b * k + i] * W[P.p4 + b]; }
+    W[P.p5 + i] = W[P.p5 + i] + acc;
+  } else if (i == k) {
+    var acc = 0.0;
+    for (var b = 0u; b < n; b = b + 1u) { acc = acc + W[P.p4 + b]; }
+    W[P.p6] = W[P.p6] + acc;
+  }
 }
 `;

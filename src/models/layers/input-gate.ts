@@ -14,7 +14,7 @@ export class InputGateLayer {
    * in place into dL/d(pre-activation).
    */
   dGate!: FloatArray;
-  /** [capacity] ones: the bias gradient as a product (kept on the backend with the weights' gradient). */
+  /** [capacity] ones: the bias broadcast and the bias gradient as products (on the backend, as the rest). */
   private onesOverBatch!: FloatArray;
   private readonly weight: number; // weight_sh [S, H]
   private readonly bias: number; // bias_s [H]
@@ -43,25 +43,19 @@ export class InputGateLayer {
     const p = this.buffers.params;
     const ig = this.gate;
     const be = this.backend;
-    // The sigmoid runs on the host, once per batch (the coherence points tell a device backend; see backend.ts).
-    for (let b = 0; b < n; b++) for (let j = 0; j < h; j++) ig[b * h + j] = p[this.bias + j];
-    be.hostWrote(ig, 0, n * h);
+    // The bias broadcast to every row as a product with ones (exact: 1 * b), then x_s W_sh, then the sigmoid.
+    be.gemm(false, false, n, h, 1, 1, this.onesOverBatch, 0, 1, p, this.bias, h, 0, ig, 0, h);
     be.gemm(false, false, n, h, s, 1, staticInput, 0, s, p, this.weight, h, 1, ig, 0, h);
-    be.toHost(ig, 0, n * h);
-    for (let i = 0; i < n * h; i++) ig[i] = 1 / (1 + Math.exp(-ig[i]));
-    be.hostWrote(ig, 0, n * h);
+    be.sigmoid(n * h, ig, 0);
   }
 
   /** Adds the gradients of W_sh and b_s; writes dL/dx_s ([n, S]) into staticInputGrad when it is given. */
   backward(n: number, staticInput: FloatArray, staticInputGrad: FloatArray | null): void {
     const { hidden: h, staticInputs: s } = this;
     const { params: p, grads: gr } = this.buffers;
-    const ig = this.gate;
     const dpre = this.dGate;
     const be = this.backend;
-    be.toHost(dpre, 0, n * h);
-    for (let i = 0; i < n * h; i++) dpre[i] *= ig[i] * (1 - ig[i]);
-    be.hostWrote(dpre, 0, n * h);
+    be.sigmoidBackward(n * h, this.gate, 0, dpre, 0);
     be.gemm(true, false, s, h, n, 1, staticInput, 0, s, dpre, 0, h, 1, gr, this.weight, h);
     be.gemm(false, false, 1, h, n, 1, this.onesOverBatch, 0, n, dpre, 0, h, 1, gr, this.bias, h);
     if (staticInputGrad) this.backend.gemm(false, true, n, s, h, 1, dpre, 0, h, p, this.weight, h, 0, staticInputGrad, 0, s);

@@ -6,12 +6,8 @@ import type { ParameterBuffers } from './parameters.js';
 export class LinearHead {
   /** y, [capacity]. */
   output!: FloatArray;
-  /**
-   * dL/dx of the last backward, [capacity, H]. Float64 whatever the backend's precision, so that the dropout
-   * before the head scales the exact product dy * w (one rounding into the hidden-state gradient, not two).
-   */
-  dInput = new Float64Array(0);
   private input: FloatArray | null = null;
+  private inputOffset = 0;
   private readonly weight: number; // fc_weight [1, H]
   private readonly bias: number; // fc_bias [1]
 
@@ -27,39 +23,24 @@ export class LinearHead {
 
   ensureCapacity(batch: number): void {
     this.output = this.backend.alloc(batch);
-    this.dInput = new Float64Array(batch * this.inputs);
   }
 
-  /** input: x, [n, H] (kept for backward). */
-  forward(n: number, input: FloatArray): FloatArray {
-    const h = this.inputs;
+  /** input: x, [n, H] from inputOffset (kept for backward). */
+  forward(n: number, input: FloatArray, inputOffset: number): FloatArray {
     const p = this.buffers.params;
-    const out = this.output;
-    for (let b = 0; b < n; b++) {
-      let sum = p[this.bias];
-      for (let j = 0; j < h; j++) sum += input[b * h + j] * p[this.weight + j];
-      out[b] = sum;
-    }
+    this.backend.linearForward(n, this.inputs, input, inputOffset, p, this.weight, p, this.bias, this.output);
     this.input = input;
-    return out;
+    this.inputOffset = inputOffset;
+    return this.output;
   }
 
-  /** Adds the gradients of w and b for dL/dy ([n]) and writes dL/dx into dInput. */
-  backward(n: number, dOutput: ArrayLike<number>): Float64Array {
-    const h = this.inputs;
+  /**
+   * Adds the gradients of w and b for dL/dy ([n]) and writes dL/dx into dInput ([n, H]), times the mask of the
+   * dropout before the head when given (the product dy * w then scaled by the mask with one rounding, as the
+   * float64 head gradient was before it ran on the backend).
+   */
+  backward(n: number, dOutput: FloatArray, dInput: FloatArray, mask: FloatArray | null): void {
     const { params: p, grads: gr } = this.buffers;
-    const x = this.input!;
-    const dx = this.dInput;
-    let dBias = 0;
-    for (let b = 0; b < n; b++) {
-      const dy = dOutput[b];
-      dBias += dy;
-      for (let j = 0; j < h; j++) {
-        gr[this.weight + j] += x[b * h + j] * dy;
-        dx[b * h + j] = dy * p[this.weight + j];
-      }
-    }
-    gr[this.bias] += dBias;
-    return dx;
+    this.backend.linearBackward(n, this.inputs, this.input!, this.inputOffset, p, this.weight, dOutput, gr, this.weight, gr, this.bias, dInput, 0, mask);
   }
 }
