@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { readBasin } from '../src/data/cache.js';
-import { csvField, splitCsvLine } from '../src/util/csv.js';
+import { csvField, float32Text, splitCsvLine } from '../src/util/csv.js';
 import { dayNumber, isoDate } from '../src/util/dates.js';
 
 const root = process.cwd();
@@ -34,17 +34,6 @@ const VARIABLES: [string, string, string][] = [
   ['swe(mm)', 'swe', 'mm'],
   ['QObs(mm/d)', 'qobs', 'mm/day'],
 ];
-
-/** The shortest decimal text that reads back (as float64, then stored as float32) to the float32 `v`. */
-function float32Text(v: number): string {
-  if (Number.isNaN(v)) return '';
-  if (Object.is(v, -0)) return '-0'; // String(-0) is '0'; CAMELS writes -0.00 temperatures
-  for (let p = 1; p <= 9; p++) {
-    const text = String(Number(v.toPrecision(p)));
-    if (Math.fround(Number(text)) === v) return text;
-  }
-  throw new Error(`no float32 text for ${v}`);
-}
 
 const basins = readFileSync(path.join(demo, 'basins.txt'), 'utf8').split('\n').map((b) => b.trim()).filter(Boolean);
 const layouts = ['csv', 'netcdf'];

@@ -16,7 +16,8 @@ import { silhouetteSamples, silhouetteSummary } from '../src/analysis/silhouette
 import { sampleVariance, varianceReduction } from '../src/analysis/variance-reduction.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadConfig } from '../src/config/load.js';
-import { loadPeriod, normalize } from '../src/data/dataset.js';
+import { loadPeriod } from '../src/data/dataset.js';
+import { normalize } from '../src/data/normalize.js';
 import { predictBasin } from '../src/evaluation/predict.js';
 import { InputError } from '../src/util/errors.js';
 import { evaluateRun } from '../src/evaluation/evaluate.js';

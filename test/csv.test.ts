@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { csvField, csvNumber, isMissingCell, parseNumberCell, readCsvTable, splitCsvLine } from '../src/util/csv.js';
+import { csvField, csvNumber, isMissingCell, parseNumberCell, splitCsvLine } from '../src/util/csv.js';
+import { readCsvTable } from '../src/util/csv-file.js';
 import { InputError } from '../src/util/errors.js';
 
 test('splitCsvLine: quotes, doubled quotes, other delimiters; csvField quotes what needs it', () => {

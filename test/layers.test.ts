@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ['report'],
   ['bench'],
   ['study'],
+  ['web'],
   ['cli'],
 ];
 const RANK = new Map(LAYERS.flatMap((names, rank) => names.map((n) => [n, rank] as const)));

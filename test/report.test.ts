@@ -1,3 +1,4 @@
+import { chromiumMissing, launchChromium } from './helpers/chromium.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,6 @@ import { renderSvg, svgToPixels } from '../src/render/render.js';
 import { train } from '../src/training/trainer.js';
 import { repoRoot, tinyConfig } from './helpers/tiny-config.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TINY_BASINS = ['01022500', '02053200', '02464000'];
 
 /** The contents of each `<g class="mark-<type> role-mark ...">` group of a vega SVG. */
@@ -220,14 +219,14 @@ test('writeReport writes one self-contained HTML file and the figures', () => {
 });
 
 test('the report renders in headless Chromium: images load, charts have a size, headers sort the table', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium): browser checks skipped`);
+  const missing = chromiumMissing();
+  if (missing) {
+    t.skip(missing);
     return;
   }
   const report = path.join(runDir, 'report.html');
   if (!existsSync(report)) writeReport(runDir);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const problems: string[] = [];

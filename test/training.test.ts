@@ -11,7 +11,7 @@ import { Adam } from '../src/training/optimizer.js';
 import { trainStep } from '../src/training/step.js';
 import { train } from '../src/training/trainer.js';
 import { Random } from '../src/util/random.js';
-import { readSafetensors } from '../src/util/safetensors.js';
+import { readSafetensors } from '../src/util/safetensors-file.js';
 import { repoRoot, tinyConfig } from './helpers/tiny-config.js';
 
 test('train writes the run directory, and evaluate writes metrics and predictions', () => {

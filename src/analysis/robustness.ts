@@ -11,7 +11,9 @@
 import path from 'node:path';
 import type { BackendName } from '../compute/select.js';
 import { gatherWindows } from '../data/batches.js';
-import { loadPeriod, type NormalizedBasin, normalize, type Period } from '../data/dataset.js';
+import { loadPeriod } from '../data/dataset.js';
+import type { NormalizedBasin, Period } from '../data/types.js';
+import { normalize } from '../data/normalize.js';
 import { InputError } from '../util/errors.js';
 import { nse } from '../evaluation/metrics.js';
 import { percentileLinear } from '../util/numeric.js';

@@ -8,7 +8,7 @@ import { readBasinList } from '../data/basin-list.js';
 import { gatherWindows } from '../data/batches.js';
 import { loadBasinCached } from '../data/cache.js';
 import { parseCamelsUsForcing } from '../data/camels-us.js';
-import type { NormalizedBasin } from '../data/dataset.js';
+import type { NormalizedBasin } from '../data/types.js';
 import type { ModelKind } from '../models/layout.js';
 import type { ConcreteBackendName } from '../util/backend-names.js';
 import { writeFileAtomic } from '../util/files.js';

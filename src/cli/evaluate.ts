@@ -1,4 +1,4 @@
-import type { Period } from '../data/dataset.js';
+import type { Period } from '../data/types.js';
 import { type EvaluationSummary, evaluateRun } from '../evaluation/evaluate.js';
 import { describeNseSummary, formatValue } from '../evaluation/summary.js';
 

@@ -9,6 +9,7 @@ import { registerModelCommands } from './model-commands.js';
 import { registerPredictCommand } from './predict.js';
 import { exitWithError } from './error-report.js';
 import { registerReportCommands } from './report-commands.js';
+import { registerServeCommand } from './serve.js';
 
 const program = new Command('ealstm')
   .description('Regional rainfall-runoff modelling with LSTM and EA-LSTM (Kratzert et al., HESS 2019)')
@@ -28,6 +29,7 @@ registerComparisonCommands(program);
 registerAnalyzeCommands(program);
 registerBenchCommands(program);
 registerStudyCommands(program);
+registerServeCommand(program);
 
 /** `ealstm analyze robustness --help`: the help of the command named in the arguments, for usage errors. */
 function helpHint(argv: readonly string[]): string {

@@ -7,7 +7,6 @@ import { cutShortError, lastValueCutShort, numberProblem } from './text-scan.js'
 import { type AttributeTable, type MissingAttribute } from './types.js';
 import { InputError } from '../util/errors.js';
 import { DECIMAL_NUMBER, splitCsvLine } from '../util/csv.js';
-import { readTextFile } from '../util/files.js';
 import { missingValueRule, type MissingValueRule } from '../util/missing.js';
 
 /** One parsed attribute file: its header and its rows by gauge id (trimmed, leading zeros kept). */
@@ -18,12 +17,12 @@ export interface KeyedTable {
 }
 
 /**
- * Reads a delimited attribute file whose column `idColumn` (null: the first column, whatever its name) holds the
+ * Parses the text of a delimited attribute file (`file` names it in errors) whose column `idColumn` (null: the first column, whatever its name) holds the
  * gauge id. A row with another field count than the header, a duplicated column or gauge id, and a last line cut
  * short are errors naming the line.
  */
-export function readKeyedTable(file: string, delimiter: string, idColumn: string | null = 'gauge_id'): KeyedTable {
-  const lines = readTextFile(file, 'attribute file').split('\n');
+export function parseKeyedTable(text: string, file: string, delimiter: string, idColumn: string | null = 'gauge_id'): KeyedTable {
+  const lines = text.split('\n');
   const header = splitCsvLine(lines[0].replace(/^\uFEFF/, '').replace(/\r$/, ''), delimiter).map((h) => h.trim());
   const idIndex = idColumn === null ? 0 : header.indexOf(idColumn);
   if (idIndex < 0) throw new InputError(`${file}: no '${idColumn}' column in the header`);

@@ -1,5 +1,5 @@
 import type { FloatArray } from '../compute/backend.js';
-import type { NormalizedBasin } from './dataset.js';
+import type { NormalizedBasin } from './types.js';
 
 /**
  * Gathers n windows into the model's time-major input buffers: dynamic [T, n, D] and static [n, S].

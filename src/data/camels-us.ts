@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readKeyedTable, selectAttributes } from './attribute-table.js';
+import { parseKeyedTable, selectAttributes } from './attribute-table.js';
 import {
   ConsecutiveDays,
   FIELD_NUMBER,
@@ -16,6 +16,7 @@ import {
 } from './text-scan.js';
 import { type AttributeTable, type BasinTimeSeries, type DatasetReader } from './types.js';
 import { InputError } from '../util/errors.js';
+import { readTextFile } from '../util/files.js';
 
 export const CAMELS_US_FORCINGS = ['daymet', 'maurer', 'maurer_extended', 'nldas'] as const;
 export type CamelsUsForcing = (typeof CAMELS_US_FORCINGS)[number];
@@ -301,7 +302,7 @@ export function camelsUsAttributeFiles(dataDir: string): string[] {
  * A column may come from any of the seven tables. NA gives NaN.
  */
 export function readCamelsUsAttributes(dataDir: string, basins: string[], names: string[]): AttributeTable {
-  const tables = camelsUsAttributeFiles(dataDir).map((f) => readKeyedTable(f, ';'));
+  const tables = camelsUsAttributeFiles(dataDir).map((f) => parseKeyedTable(readTextFile(f, 'attribute file'), f, ';'));
   return selectAttributes(tables, basins, names);
 }
 

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inTableOrder, readKeyedTable, selectAttributes } from './attribute-table.js';
+import { inTableOrder, parseKeyedTable, selectAttributes } from './attribute-table.js';
 import { checkBasinId } from './camels-us.js';
 import {
   ConsecutiveDays,
@@ -17,6 +17,7 @@ import {
 } from './text-scan.js';
 import { type AttributeTable, type BasinTimeSeries, type DatasetReader } from './types.js';
 import { InputError } from '../util/errors.js';
+import { readTextFile } from '../util/files.js';
 
 /** The source (sub-dataset) of a Caravan gauge id: the part before the first '_' (camels_01022500 -> camels). */
 export function caravanSource(basin: string): string {
@@ -120,7 +121,7 @@ export function readCaravanAttributes(dataDir: string, basins: string[], names: 
   const values = new Float64Array(basins.length * names.length);
   const missing: AttributeTable['missing'] = [];
   for (const [source, rows] of bySource) {
-    const tables = caravanAttributeFiles(dataDir, source).map((f) => readKeyedTable(f, ','));
+    const tables = caravanAttributeFiles(dataDir, source).map((f) => parseKeyedTable(readTextFile(f, 'attribute file'), f, ','));
     const part = selectAttributes(
       tables,
       rows.map((i) => basins[i]),

@@ -3,34 +3,10 @@ import { forcingOf } from '../config/load.js';
 import { isoDate, parseDdMmYyyy } from '../util/dates.js';
 import { basinSourceFiles, type CacheOptions, defaultCacheDir, loadAttributes, loadBasinCached } from './cache.js';
 import { requireAllAttributes } from './attribute-table.js';
+import { periodRows } from './period-rows.js';
 import { attributeStatistics, RunningStats, type Scaler } from './scaler.js';
-import { type AttributeTable, type BasinTimeSeries } from './types.js';
+import type { AttributeTable, BasinPeriod, BasinTimeSeries, NormalizedBasin, Period, PeriodData } from './types.js';
 import { InputError } from '../util/errors.js';
-
-export type Period = 'train' | 'test';
-
-/** One basin's data for a period: seq_length-1 warm-up days, then the period's days. */
-export interface BasinPeriod {
-  basin: string;
-  /** Day number of row 0 (the period start minus seq_length-1 days). */
-  firstDay: number;
-  /** Rows: warm-up + period days. Targets are rows seqLength-1 .. rows-1. */
-  rows: number;
-  /** Raw dynamic inputs [rows, D] (NaN = missing). */
-  inputs: Float32Array;
-  /** Raw target [rows] (NaN = missing). */
-  target: Float32Array;
-  /** Raw static attributes [S]. */
-  statics: Float64Array;
-  /** The first row inside the basin's data (> 0 only when loadDays let the warm-up start before the data). */
-  firstDataRow?: number;
-}
-
-export interface PeriodData {
-  period: Period;
-  seqLength: number;
-  basins: BasinPeriod[];
-}
 
 export function dataSource(config: RunConfig): CacheOptions {
   return {
@@ -105,18 +81,10 @@ export function loadDays(
         `basin ${basin}: ${label}${loaded} is outside the data, which covers ${isoDate(series.startDay)} to ${isoDate(seriesEnd)}`,
       );
     }
-    const width = series.variables.length;
-    const inputs = new Float32Array(rows * columns.length).fill(Number.NaN);
-    const y = new Float32Array(rows).fill(Number.NaN);
-    for (let r = Math.max(0, series.startDay - firstDay); r < rows; r++) {
-      const src = (firstDay - series.startDay + r) * width;
-      for (let k = 0; k < columns.length; k++) inputs[r * columns.length + k] = series.values[src + columns[k]];
-      if (targetColumn >= 0) y[r] = series.values[src + targetColumn];
-    }
     const statics = attributes
       ? attributes.values.slice(b * attributes.names.length, (b + 1) * attributes.names.length)
       : new Float64Array(0);
-    return { basin, firstDay, rows, inputs, target: y, statics, firstDataRow: Math.max(0, series.startDay - firstDay) };
+    return periodRows(series, columns, targetColumn, firstDay, rows, statics);
   });
 }
 
@@ -179,32 +147,6 @@ export function fitScaler(config: RunConfig, train: PeriodData): Scaler {
     static_mean: attr.mean,
     static_std: attr.std,
   };
-}
-
-/** A period's data standardised with the run's scaler, ready to be gathered into batches. */
-export interface NormalizedBasin {
-  basin: string;
-  firstDay: number;
-  rows: number;
-  inputs: Float32Array;
-  /** Normalised target (NaN = missing). */
-  target: Float32Array;
-  statics: Float32Array;
-  /** Raw target, for metrics. */
-  rawTarget: Float32Array;
-}
-
-export function normalize(data: PeriodData, scaler: Scaler): NormalizedBasin[] {
-  const d = scaler.input_mean.length;
-  return data.basins.map((b) => {
-    const inputs = new Float32Array(b.inputs.length);
-    for (let r = 0; r < b.rows; r++) {
-      for (let k = 0; k < d; k++) inputs[r * d + k] = (b.inputs[r * d + k] - scaler.input_mean[k]) / scaler.input_std[k];
-    }
-    const target = b.target.map((y) => (y - scaler.target_mean) / scaler.target_std);
-    const statics = Float32Array.from(b.statics, (v, j) => (v - scaler.static_mean[j]) / scaler.static_std[j]);
-    return { basin: b.basin, firstDay: b.firstDay, rows: b.rows, inputs, target, statics, rawTarget: b.target };
-  });
 }
 
 /** Per-basin std (ddof=0) of the raw target over the period's valid days: the s_b of NSE*. */

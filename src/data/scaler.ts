@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 
 /** Standardisation statistics, stored with the run as scaler.json. */
@@ -51,4 +52,41 @@ export function attributeStatistics(names: string[], values: Float64Array, basin
     std.push(s);
   }
   return { mean, std };
+}
+
+/** scaler.json as a run writes it: a mean and a positive std per input, in the order of the names. */
+const positiveNumber = z.number().positive();
+const scalerSchema = z
+  .object({
+    dynamic_inputs: z.array(z.string()),
+    input_mean: z.array(z.number()),
+    input_std: z.array(positiveNumber),
+    target_variable: z.string(),
+    target_mean: z.number(),
+    target_std: positiveNumber,
+    static_attributes: z.array(z.string()),
+    static_mean: z.array(z.number()),
+    static_std: z.array(positiveNumber),
+  })
+  .refine((s) => s.input_mean.length === s.dynamic_inputs.length && s.input_std.length === s.dynamic_inputs.length, {
+    message: 'input_mean and input_std need one value per dynamic input',
+  })
+  .refine((s) => s.static_mean.length === s.static_attributes.length && s.static_std.length === s.static_attributes.length, {
+    message: 'static_mean and static_std need one value per static attribute',
+  });
+
+/** The scaler in the text of a scaler.json; `file` names it in errors. */
+export function parseScaler(text: string, file: string): Scaler {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InputError(`${file}: not valid JSON`);
+  }
+  const parsed = scalerSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(`${file}: ${issue.path.length ? `key '${issue.path.join('.')}': ` : ''}${issue.message} (was the file edited? train the run again)`);
+  }
+  return parsed.data;
 }

@@ -53,3 +53,41 @@ export interface DatasetReader {
   /** Reads static attributes `names` of `basins` (missing cells are NaN and listed in `missing`). */
   readAttributes(dataDir: string, basins: string[], names: string[], read: ReadOptions): AttributeTable;
 }
+
+export type Period = 'train' | 'test';
+
+/** One basin's data for a period: seq_length-1 warm-up days, then the period's days. */
+export interface BasinPeriod {
+  basin: string;
+  /** Day number of row 0 (the period start minus seq_length-1 days). */
+  firstDay: number;
+  /** Rows: warm-up + period days. Targets are rows seqLength-1 .. rows-1. */
+  rows: number;
+  /** Raw dynamic inputs [rows, D] (NaN = missing). */
+  inputs: Float32Array;
+  /** Raw target [rows] (NaN = missing). */
+  target: Float32Array;
+  /** Raw static attributes [S]. */
+  statics: Float64Array;
+  /** The first row inside the basin's data (> 0 only when loadDays let the warm-up start before the data). */
+  firstDataRow?: number;
+}
+
+export interface PeriodData {
+  period: Period;
+  seqLength: number;
+  basins: BasinPeriod[];
+}
+
+/** A period's data standardised with the run's scaler, ready to be gathered into batches. */
+export interface NormalizedBasin {
+  basin: string;
+  firstDay: number;
+  rows: number;
+  inputs: Float32Array;
+  /** Normalised target (NaN = missing). */
+  target: Float32Array;
+  statics: Float32Array;
+  /** Raw target, for metrics. */
+  rawTarget: Float32Array;
+}

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readBasinList } from '../data/basin-list.js';
-import { loadPeriod, normalize, type Period } from '../data/dataset.js';
+import { loadPeriod } from '../data/dataset.js';
+import type { Period } from '../data/types.js';
+import { normalize } from '../data/normalize.js';
 import { writeFileAtomic } from '../util/files.js';
 import { CORE_METRIC_NAMES, calculateMetricsExplained } from './metrics.js';
 import { loadRun } from '../run/load-run.js';

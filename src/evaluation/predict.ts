@@ -1,5 +1,5 @@
 import { gatherWindows } from '../data/batches.js';
-import type { NormalizedBasin } from '../data/dataset.js';
+import type { NormalizedBasin } from '../data/types.js';
 import type { Scaler } from '../data/scaler.js';
 import type { RecurrentModel } from '../models/model.js';
 

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { interruptedPublish } from '../run/publish.js';
 import { dayNumber, isoDate, isValidDate } from '../util/dates.js';
-import { csvField, csvNumber, isMissingCell, parseNumberCell, readCsvTable } from '../util/csv.js';
+import { csvField, csvNumber, isMissingCell, parseNumberCell } from '../util/csv.js';
+import { readCsvTable } from '../util/csv-file.js';
 import { METRIC_NAMES, type MetricName } from './metrics.js';
 
 // ---------------------------------------------------------------------------------------------------------

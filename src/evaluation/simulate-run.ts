@@ -22,9 +22,9 @@ import { isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
 import { removeEmptyFolders, writeFileAtomic } from '../util/files.js';
 import { averageMembers } from './ensemble.js';
-import { calculateMetrics } from './metrics.js';
 import type { Predictions } from './results-files.js';
-import { type BasinSimulation, type BasinState, DayStatus, STATUS_NOTE, simulateContinuous, simulateWindows } from './simulate.js';
+import { type BasinSimulation, type BasinState, DayStatus, simulateContinuous, simulateWindows } from './simulate.js';
+import { asWritten, type BasinCounts, simulationCsv } from './simulation-csv.js';
 import { checkStateOut, readStateFile, STATE_FORMAT, type SimulationStateFile, writeStateFile } from './simulate-state.js';
 
 export interface PredictOptions {
@@ -46,19 +46,6 @@ export interface PredictOptions {
   /** Where to write the state on the last day, to continue later. */
   stateOut?: string;
   onNote?: (note: string) => void;
-}
-
-/** What a basin's output holds. */
-export interface BasinCounts {
-  basin: string;
-  days: number;
-  predicted: number;
-  warmUp: number;
-  missingForcing: number;
-  observed: number;
-  /** NSE and KGE against the observations (NaN without any, or where undefined). */
-  nse: number;
-  kge: number;
 }
 
 export interface PredictSummary {
@@ -95,11 +82,6 @@ function readRecord(folder: string): PredictRecord | null {
   } catch {
     return null;
   }
-}
-
-/** A value as the CSV files carry it (10 significant digits), so that averages equal those of `ensemble`. */
-function asWritten(v: number): number {
-  return Number.isFinite(v) ? Number(v.toPrecision(10)) : Number.NaN;
 }
 
 /** The run's config with the data to simulate on. */
@@ -147,8 +129,6 @@ function basinCsv(members: BasinSimulation[]): { text: string; counts: BasinCoun
     const all = members.map((m) => m.status[i]);
     status[i] = all.includes(DayStatus.MISSING_FORCING) ? DayStatus.MISSING_FORCING : all.includes(DayStatus.WARM_UP) ? DayStatus.WARM_UP : DayStatus.PREDICTED;
   }
-  let observed = 0;
-  for (let i = 0; i < n; i++) if (!Number.isNaN(first.qobs[i])) observed++;
   const ensemble = members.length > 1;
   let qsim = first.qsim;
   const spreadColumns: Float64Array[] = [];
@@ -171,28 +151,7 @@ function basinCsv(members: BasinSimulation[]): { text: string; counts: BasinCoun
     }
     spreadColumns.push(min, max, spread);
   }
-  const header = ['date', 'qsim', ...(ensemble ? ['qsim_min', 'qsim_max', 'qsim_std'] : []), ...(observed > 0 ? ['qobs'] : []), 'note'];
-  const lines = [header.join(',')];
-  const scored = { obs: new Float64Array(n).fill(Number.NaN), sim: new Float64Array(n).fill(Number.NaN) };
-  for (let i = 0; i < n; i++) {
-    if (status[i] !== DayStatus.PREDICTED) continue;
-    scored.obs[i] = first.qobs[i];
-    scored.sim[i] = asWritten(qsim[i]);
-  }
-  const scores = observed > 0 ? calculateMetrics(scored.obs, scored.sim, first.dates, ['NSE', 'KGE'] as const) : { NSE: Number.NaN, KGE: Number.NaN };
-  const counts: BasinCounts = { basin: first.basin, days: n, predicted: 0, warmUp: 0, missingForcing: 0, observed, nse: scores.NSE, kge: scores.KGE };
-  for (let i = 0; i < n; i++) {
-    const predicted = status[i] === DayStatus.PREDICTED;
-    if (predicted) counts.predicted++;
-    else if (status[i] === DayStatus.WARM_UP) counts.warmUp++;
-    else counts.missingForcing++;
-    const cells = [isoDate(first.dates[i]), predicted ? csvNumber(qsim[i]) : ''];
-    for (const column of spreadColumns) cells.push(predicted ? csvNumber(column[i]) : '');
-    if (observed > 0) cells.push(csvNumber(first.qobs[i]));
-    cells.push(csvField(STATUS_NOTE[status[i] as DayStatus]));
-    lines.push(cells.join(','));
-  }
-  return { text: `${lines.join('\n')}\n`, counts };
+  return simulationCsv(first, status, qsim, ensemble ? spreadColumns : null);
 }
 
 function summaryCsv(counts: BasinCounts[]): string {

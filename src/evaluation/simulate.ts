@@ -9,8 +9,8 @@
  * In both, a day gets no prediction when the seq_length days ending on it are not all there: days before the
  * forcing starts (warm-up) or days with a missing forcing value (missing forcing).
  */
-import type { BasinPeriod } from '../data/dataset.js';
-import { normalize } from '../data/dataset.js';
+import type { BasinPeriod } from '../data/types.js';
+import { normalize } from '../data/normalize.js';
 import type { Scaler } from '../data/scaler.js';
 import type { LayerState } from '../models/layers/lstm-layer.js';
 import type { RecurrentModel } from '../models/model.js';

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Period } from '../data/dataset.js';
+import type { Period } from '../data/types.js';
 import { isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
 import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure } from '../render/figures.js';

@@ -17,54 +17,21 @@ import { stringify } from 'yaml';
 import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
 import { InputError } from '../util/errors.js';
+import { BUNDLE_FORMAT, type BundleInfo, type NamedInput, parseBundleInfo } from './bundle-info.js';
 import { writeFileAtomic } from '../util/files.js';
 import { median } from '../util/numeric.js';
-import { type Tensor, writeSafetensors } from '../util/safetensors.js';
+import type { Tensor } from '../util/safetensors.js';
+import { writeSafetensors } from '../util/safetensors-file.js';
 import { configFile, createRunDirectory, scalerFile } from './run-dir.js';
 
-export const BUNDLE_FORMAT = 'ealstm-bundle';
 export const bundleInfoFile = (dir: string) => path.join(dir, 'bundle.json');
 export const bundleWeightsFile = (dir: string) => path.join(dir, 'model.safetensors');
 export const modelCardFile = (dir: string) => path.join(dir, 'model_card.md');
 
-export interface NamedInput {
-  name: string;
-  /** The unit, where the name or the attribute table states it ('' where unknown; '-' dimensionless). */
-  unit: string;
-}
-
-export interface BundleInfo {
-  format: typeof BUNDLE_FORMAT;
-  version: 1;
-  model: 'lstm' | 'ealstm';
-  hidden_size: number;
-  num_layers: number;
-  seq_length: number;
-  dynamic_inputs: NamedInput[];
-  static_attributes: NamedInput[];
-  target_variable: NamedInput;
-  /** Where the weights came from: a run directory of ours, or an imported file and its format. */
-  source: { kind: 'run' | 'neuralhydrology' | 'paper' | 'safetensors'; path: string; epoch: number | null };
-  /** The training basins' ids (empty where the source does not say, e.g. an import without its basin file). */
-  train_basins: string[];
-  /** The epoch loadRun reports for the bundle (the source's, or 1 for an import without one). */
-  epoch: number;
-  created: string;
-}
-
 /** The bundle's record, or null when `dir` is not a bundle (e.g. a run directory). */
 export function readBundleInfo(dir: string): BundleInfo | null {
   const file = bundleInfoFile(dir);
-  if (!existsSync(file)) return null;
-  let info: BundleInfo;
-  try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as BundleInfo;
-  } catch {
-    throw new InputError(`${file}: not valid JSON (a damaged model bundle?)`);
-  }
-  if (info.format !== BUNDLE_FORMAT) throw new InputError(`${file}: format '${String(info.format)}', expected '${BUNDLE_FORMAT}'`);
-  if (!Number.isInteger(info.epoch) || info.epoch < 1) throw new InputError(`${file}: 'epoch' must be a positive integer`);
-  return info;
+  return existsSync(file) ? parseBundleInfo(readFileSync(file, 'utf8'), file) : null;
 }
 
 /** CAMELS-US attribute units (Addor et al. 2017); names with a "(unit)" suffix carry their own. */

@@ -2,7 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import type { RecurrentModel } from '../models/model.js';
-import { readSafetensors, type Tensor, writeSafetensors } from '../util/safetensors.js';
+import { applyWeights } from '../models/weights.js';
+import type { Tensor } from '../util/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../util/safetensors-file.js';
 
 const pad = (epoch: number) => String(epoch).padStart(3, '0');
 export const weightsFile = (runDir: string, epoch: number) => path.join(runDir, `model_epoch${pad(epoch)}.safetensors`);
@@ -21,16 +23,7 @@ export function saveWeights(runDir: string, epoch: number, model: RecurrentModel
 
 export function loadWeights(file: string, model: RecurrentModel): void {
   if (!existsSync(file)) throw new InputError(`weights file ${file} does not exist`);
-  const { tensors } = readSafetensors(file);
-  for (const p of model.layout) {
-    const t = tensors[p.name];
-    if (!t || t.data.length !== p.size) {
-      throw new InputError(`${file}: parameter '${p.name}' is missing or has shape [${t?.shape ?? ''}] instead of [${p.shape}]`);
-    }
-    model.params.set(t.data, p.offset);
-  }
-  // Written on the host: the writer announces it (a device backend uploads the parameters here, not per forward).
-  model.backend.hostWrote(model.params);
+  applyWeights(model, readSafetensors(file).tensors, file);
 }
 
 /** What a checkpoint keeps of the optimizer: Adam's moment estimates and step count. */

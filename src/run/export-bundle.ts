@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readBasinList } from '../data/basin-list.js';
-import { readCsvTable } from '../util/csv.js';
+import { readCsvTable } from '../util/csv-file.js';
 import { InputError } from '../util/errors.js';
 import type { Tensor } from '../util/safetensors.js';
-import { type BundleInfo, metricsSection, readBundleInfo, writeBundle } from './bundle.js';
+import type { BundleInfo } from './bundle-info.js';
+import { metricsSection, readBundleInfo, writeBundle } from './bundle.js';
 import { loadRun } from './load-run.js';
 
 /**

@@ -25,8 +25,10 @@ import type { RunConfig } from '../config/schema.js';
 import type { Scaler } from '../data/scaler.js';
 import { parameterLayout } from '../models/layout.js';
 import { InputError } from '../util/errors.js';
-import { readSafetensors, type Tensor } from '../util/safetensors.js';
-import { type BundleInfo, writeBundle } from './bundle.js';
+import type { Tensor } from '../util/safetensors.js';
+import { readSafetensors } from '../util/safetensors-file.js';
+import type { BundleInfo } from './bundle-info.js';
+import { writeBundle } from './bundle.js';
 import { readRunConfig, readScaler } from './run-dir.js';
 import { readTorchStateDict, type TorchTensor } from './torch-pickle.js';
 

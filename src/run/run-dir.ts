@@ -1,10 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { z } from 'zod';
 import { parseConfig } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
-import type { Scaler } from '../data/scaler.js';
+import { parseScaler, type Scaler } from '../data/scaler.js';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
 
@@ -85,40 +84,8 @@ export function writeScaler(runDir: string, scaler: Scaler): void {
 export function readScaler(runDir: string): Scaler {
   const file = scalerFile(runDir);
   if (!existsSync(file)) throw new InputError(`run directory ${runDir}: no scaler.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new InputError(`${file}: not valid JSON`);
-  }
-  const parsed = scalerSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(`${file}: ${issue.path.length ? `key '${issue.path.join('.')}': ` : ''}${issue.message} (was the file edited? train the run again)`);
-  }
-  return parsed.data;
+  return parseScaler(readFileSync(file, 'utf8'), file);
 }
-
-/** scaler.json as writeScaler writes it: a mean and a positive std per input, in the order of the names. */
-const positiveNumber = z.number().positive();
-const scalerSchema = z
-  .object({
-    dynamic_inputs: z.array(z.string()),
-    input_mean: z.array(z.number()),
-    input_std: z.array(positiveNumber),
-    target_variable: z.string(),
-    target_mean: z.number(),
-    target_std: positiveNumber,
-    static_attributes: z.array(z.string()),
-    static_mean: z.array(z.number()),
-    static_std: z.array(positiveNumber),
-  })
-  .refine((s) => s.input_mean.length === s.dynamic_inputs.length && s.input_std.length === s.dynamic_inputs.length, {
-    message: 'input_mean and input_std need one value per dynamic input',
-  })
-  .refine((s) => s.static_mean.length === s.static_attributes.length && s.static_std.length === s.static_attributes.length, {
-    message: 'static_mean and static_std need one value per static attribute',
-  });
 
 export interface EpochLog {
   epoch: number;

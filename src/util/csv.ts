@@ -5,12 +5,22 @@
  * cell, NA or nan (any case, with a sign) is a missing value, read as NaN and written as an empty cell.
  */
 import { InputError } from './errors.js';
-import { readTextLines } from './files.js';
 import { isMissingText } from './missing.js';
 
 /** A number for a CSV cell: up to `digits` significant digits; NaN (and ±Infinity: no defined value) as an empty cell. */
 export function csvNumber(v: number, digits = 10): string {
   return Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : '';
+}
+
+/** The shortest decimal text that reads back (as float64, then stored as float32) to the float32 `v`. */
+export function float32Text(v: number): string {
+  if (Number.isNaN(v)) return '';
+  if (Object.is(v, -0)) return '-0'; // String(-0) is '0'; CAMELS writes -0.00 temperatures
+  for (let p = 1; p <= 9; p++) {
+    const text = String(Number(v.toPrecision(p)));
+    if (Math.fround(Number(text)) === v) return text;
+  }
+  throw new RangeError(`no float32 text for ${v}`);
 }
 
 /** A CSV field, quoted when it needs to be. */
@@ -87,11 +97,11 @@ export interface CsvTable {
 }
 
 /**
- * Reads a CSV file with a header line. `expected` describes the header for the error of an empty file (e.g.
- * 'date,qobs,qsim'). A row with another field count than the header is an error naming the file and line.
+ * The lines of a CSV file with a header line as a table (util/csv-file.ts reads the file). `expected` describes the
+ * header for the error of an empty file (e.g. 'date,qobs,qsim'). A row with another field count than the header is
+ * an error naming the file and line.
  */
-export function readCsvTable(file: string, expected: string): CsvTable {
-  const lines = readTextLines(file);
+export function parseCsvTable(lines: string[], file: string, expected: string): CsvTable {
   if (lines.length === 0) throw new InputError(`${file}: empty file (expected a header ${expected})`);
   const header = splitCsvLine(lines[0]).map((h) => h.trim());
   const rows: CsvTable['rows'] = [];

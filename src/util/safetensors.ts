@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from './files.js';
+import { InputError } from './errors.js';
 
 export interface Tensor {
   shape: number[];
@@ -21,33 +19,30 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     header[name] = { dtype, shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + headerBytes.length + offset);
-  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
-  headerBytes.copy(out, 8);
+  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(headerBytes.length + ((8 - (headerBytes.length % 8)) % 8)).fill(0x20);
+  padded.set(headerBytes);
+  headerBytes = padded;
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
   for (const name of names) {
     const { data } = tensors[name];
-    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, pos);
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
     pos += data.byteLength;
   }
   return out;
 }
 
-export function writeSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
-}
-
-export function readSafetensors(file: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const buf = readFileSync(file);
+/** The tensors and metadata of a safetensors file's bytes; `file` names it in errors. F32 and F64 tensors only. */
+export function decodeSafetensors(buf: Uint8Array, file: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new InputError(`${file}: not a safetensors file (too short)`);
-  const headerLength = Number(buf.readBigUInt64LE(0));
+  const headerLength = Number(new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(0, true));
   if (8 + headerLength > buf.length) throw new InputError(`${file}: truncated safetensors header`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLength).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLength)));
   } catch {
     throw new InputError(`${file}: corrupt safetensors header`);
   }
