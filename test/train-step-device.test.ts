@@ -8,6 +8,7 @@ import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadWasmBackend } from '../src/compute/wasm-node.js';
 import { openWebGpuBackend } from '../src/compute/webgpu.js';
 import { loadConfig } from '../src/config/load.js';
+import { gatherWindows, ResidentBatches } from '../src/data/batches.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Adam, clipGradientNorm } from '../src/training/optimizer.js';
 import { queueTrainStep } from '../src/training/step.js';
@@ -179,6 +180,44 @@ for (const be of backends) {
       });
     }
 
+    it('ResidentBatches: batches gathered on the backend equal the host gathering (gatherWindows and the target/std loop), exactly', () => {
+      const [seq, d, s] = [4, 3, 2];
+      const rand = rng(21);
+      const basins = [9, 6, 12].map((rows, i) => ({
+        basin: `b${i}`,
+        firstDay: 0,
+        rows,
+        inputs: rand32(rows * d, rand),
+        target: rand32(rows, rand),
+        statics: rand32(s, rand),
+        rawTarget: new Float32Array(rows),
+      }));
+      const stds = [0.5, 1.25, 3.1];
+      const samples = Int32Array.from([0, 3, 1, 5, 2, 11, 0, 8, 2, 3, 1, 3, 2, 7]);
+      const order = Int32Array.from([4, 0, 6, 2, 1, 5, 3]);
+      const capacity = 5;
+      const data = new ResidentBatches(be, basins, stds, samples, seq, capacity);
+      const [xd, xs, target, std] = [be.alloc(seq * capacity * d), be.alloc(capacity * s), be.alloc(capacity), be.alloc(capacity)];
+      for (const [from, n] of [
+        [0, 5],
+        [5, 2],
+      ]) {
+        data.gather(order, from, n, xd, xs, target, std);
+        const want = { xd: precision(seq * n * d), xs: precision(n * s), target: precision(n), std: precision(n) };
+        gatherWindows(basins, samples, order, from, n, seq, want.xd, want.xs);
+        for (let i = 0; i < n; i++) {
+          const k = order[from + i];
+          want.target[i] = basins[samples[2 * k]].target[samples[2 * k + 1]];
+          want.std[i] = stds[samples[2 * k]];
+        }
+        for (const x of [xd, xs, target, std]) be.toHost(x);
+        assert.deepEqual(Array.from(xd.subarray(0, seq * n * d)), Array.from(want.xd), `dynamic inputs, batch at ${from}`);
+        assert.deepEqual(Array.from(xs.subarray(0, n * s)), Array.from(want.xs), `statics, batch at ${from}`);
+        assert.deepEqual(Array.from(target.subarray(0, n)), Array.from(want.target), `targets, batch at ${from}`);
+        assert.deepEqual(Array.from(std.subarray(0, n)), Array.from(want.std), `stds, batch at ${from}`);
+      }
+    });
+
     it('Adam moments round trip through the host (an optimizer checkpoint): a state rebuilt from them continues the same', () => {
       const n = 301;
       const rand = rng(3);
@@ -212,27 +251,34 @@ describe('one training step on the webgpu backend', { skip: gpu ? false : `no We
   ] as const) {
     it(`${kind}, ${layers} layer(s): reads nothing back and is one command buffer; the loss it leaves on the device is the reference's`, () => {
       const g = gpu!;
-      const [n, seq] = [5, 9];
-      const spec = { kind, dynamicInputs: 3, staticInputs: 4, hidden: 6, layers };
+      const [n, seq, d, s] = [5, 9, 3, 4];
+      const spec = { kind, dynamicInputs: d, staticInputs: s, hidden: 6, layers };
       const rand = rng(4);
-      const [xd, xs, target, std] = [rand32(seq * n * 3, rand), rand32(n * 4, rand), rand32(n, rand), rand32(n, rand, 0.1, 2)];
+      const basins = [30, 25].map((rows, i) => ({
+        basin: `b${i}`,
+        firstDay: 0,
+        rows,
+        inputs: rand32(rows * d, rand),
+        target: rand32(rows, rand),
+        statics: rand32(s, rand),
+        rawTarget: new Float32Array(rows),
+      }));
+      const samples = Int32Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? (i >> 1) % 2 : seq - 1 + ((i * 7) % 16)));
+      const order = Int32Array.from({ length: 15 }, (_, i) => (i * 4) % 15);
       let lastBuffers: Float64Array | null = null;
-      // The same three steps (dropout on, clipping on) on the webgpu and the float64 reference backend.
+      // The same three steps (dropout on, clipping on) on the webgpu and the float64 reference backend, as the trainer
+      // runs them: the data resident on the backend, each batch gathered there from its row numbers.
       const run = (be: ComputeBackend, count?: (step: number) => void) => {
         const model = new RecurrentModel(be, spec, 0.25);
         model.initialize(new Random(1), 3);
         model.ensureCapacity(n, seq);
+        const data = new ResidentBatches(be, basins, [0.7, 1.9], samples, seq, n);
         const buffers = { target: be.alloc(n), basinStd: be.alloc(n), outputGrad: be.alloc(n), scalars: be.allocScalars(2) };
         lastBuffers = buffers.scalars;
         const adam = new Adam(model.params.length);
         const dropout = new Random(2);
         for (let step = 0; step < 3; step++) {
-          // What the trainer does per batch: the batch written on the host and announced, then the queued step.
-          model.dynamicInput.set(xd.map((v) => v * (1 + step)));
-          model.staticInput.set(xs);
-          model.inputsWritten(n);
-          buffers.target.set(target);
-          buffers.basinStd.set(std);
+          data.gather(order, step * n, n, model.dynamicInput, model.staticInput, buffers.target, buffers.basinStd);
           queueTrainStep(model, n, buffers, 'NSE', adam, 1e-3, 1, dropout);
           count?.(step);
         }

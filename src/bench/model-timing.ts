@@ -50,6 +50,8 @@ export function timeModel(
     buffers.target[i] = rng.normal();
     buffers.basinStd[i] = 0.5 + rng.uniform();
   }
+  backend.hostWrote(buffers.target);
+  backend.hostWrote(buffers.basinStd);
   const adam = new Adam(model.params.length);
   const dropout = new Random(1, Streams.dropout);
   const trainAllMs: number[] = [];

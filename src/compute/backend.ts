@@ -183,6 +183,14 @@ export interface ComputeBackend {
     mask: FloatArray | null,
   ): void;
 
+  /**
+   * Gathers n windows of seqLength consecutive rows (each `width` wide) of x into y, time-major:
+   * y[yOff + (t n + i) width + j] = x[(start[startOff + i] + t) width + j]. start holds row numbers as float values
+   * (exact below 2^24 in float32). With seqLength 1 it gathers single rows: a batch's statics, targets, stds. This is
+   * how training batches are cut from data resident on the backend, so a step uploads only the row numbers.
+   */
+  gatherWindows(n: number, seqLength: number, width: number, x: FloatArray, start: FloatArray, startOff: number, y: FloatArray, yOff: number): void;
+
   /** x[off .. off + n) = value. */
   fill(x: FloatArray, off: number, n: number, value: number): void;
   /** y[yOff .. yOff + n) = x[xOff .. xOff + n) (x and y distinct, or the ranges disjoint). */

@@ -120,9 +120,19 @@ export const hostTrainingOps: Pick<ComputeBackend, 'allocScalars' | 'lossAndGrad
  * The model ops of the host backends (ComputeBackend.multiply .. linearBackward): the loops the model ran on the host
  * before these ops existed, in the same order and precision, so results stay bit for bit what they were.
  */
-export const hostModelOps: Pick<ComputeBackend, 'multiply' | 'sigmoid' | 'sigmoidBackward' | 'linearForward' | 'linearBackward'> = {
+export const hostModelOps: Pick<ComputeBackend, 'multiply' | 'sigmoid' | 'sigmoidBackward' | 'linearForward' | 'linearBackward' | 'gatherWindows'> = {
   multiply(n: number, x: FloatArray, xOff: number, y: FloatArray, yOff: number, z: FloatArray, zOff: number): void {
     for (let i = 0; i < n; i++) z[zOff + i] = x[xOff + i] * y[yOff + i];
+  },
+  gatherWindows(n: number, seqLength: number, width: number, x: FloatArray, start: FloatArray, startOff: number, y: FloatArray, yOff: number): void {
+    for (let i = 0; i < n; i++) {
+      const first = start[startOff + i];
+      for (let t = 0; t < seqLength; t++) {
+        const from = (first + t) * width;
+        const to = yOff + (t * n + i) * width;
+        for (let j = 0; j < width; j++) y[to + j] = x[from + j];
+      }
+    }
   },
   sigmoid(n: number, x: FloatArray, xOff: number): void {
     for (let i = xOff; i < xOff + n; i++) x[i] = 1 / (1 + Math.exp(-x[i]));

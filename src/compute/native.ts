@@ -142,6 +142,7 @@ export class NativeBackend implements ComputeBackend {
   readonly sigmoidBackward = hostModelOps.sigmoidBackward;
   readonly linearForward = hostModelOps.linearForward;
   readonly linearBackward = hostModelOps.linearBackward;
+  readonly gatherWindows = hostModelOps.gatherWindows;
 
   alloc(n: number): Float32Array {
     return new Float32Array(n);

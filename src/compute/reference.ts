@@ -36,6 +36,7 @@ export class ReferenceBackend implements ComputeBackend {
   readonly sigmoidBackward = hostModelOps.sigmoidBackward;
   readonly linearForward = hostModelOps.linearForward;
   readonly linearBackward = hostModelOps.linearBackward;
+  readonly gatherWindows = hostModelOps.gatherWindows;
 
   alloc(n: number): FloatArray {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);

@@ -53,6 +53,16 @@ export interface WasmBackendSetup {
   sharedMemory: boolean;
   /** Starts worker thread `data.tid` (1 .. threads-1). */
   startWorker?: (data: KernelWorkerData) => KernelWorker;
+  /**
+   * An unshared memory's size, reserved at the start: it never grows, because growing an unshared memory detaches
+   * every view alloc() handed out (a shared one keeps them). Needed without shared memory (see allocationBytes).
+   */
+  fixedBytes?: number;
+}
+
+/** The bytes alloc() takes for buffers of these lengths (each 64-byte aligned), to size a fixed memory. */
+export function allocationBytes(lengths: readonly number[]): number {
+  return lengths.reduce((sum, n) => sum + alignUp(4 * n, ALIGN), 0);
 }
 
 // ---- memory layout (bytes) ---------------------------------------------------------------------------------------
@@ -116,6 +126,7 @@ export class WasmBackend implements ComputeBackend {
   private top: number;
   private gen = 0;
   private closed = false;
+  private readonly growable: boolean;
 
   constructor(
     readonly name: WasmVariant,
@@ -125,8 +136,10 @@ export class WasmBackend implements ComputeBackend {
     const threads = setup.threads;
     this.threads = threads;
     if (threads > 1 && !(setup.sharedMemory && setup.startWorker)) throw new Error('wasm backend: threads > 1 need a shared-memory build and worker threads');
-    // Start with room for the usual scratch size; ensureBytes below grows to what the module reports.
-    const initialPages = Math.ceil((SCRATCH + threads * 2 * 1024 * 1024 + PAGE) / PAGE);
+    if (!setup.sharedMemory && !setup.fixedBytes) throw new Error('wasm backend: an unshared memory needs its size (fixedBytes)');
+    this.growable = setup.sharedMemory;
+    // Start with room for the usual scratch size (and the fixed size); ensureBytes below grows to what the module reports.
+    const initialPages = Math.ceil((SCRATCH + threads * 2 * 1024 * 1024 + (setup.fixedBytes ?? 0) + PAGE) / PAGE);
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: setup.sharedMemory });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     const exports = instance.exports as unknown as KernelExports;
@@ -182,6 +195,7 @@ export class WasmBackend implements ComputeBackend {
   readonly sigmoidBackward = hostModelOps.sigmoidBackward;
   readonly linearForward = hostModelOps.linearForward;
   readonly linearBackward = hostModelOps.linearBackward;
+  readonly gatherWindows = hostModelOps.gatherWindows;
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   alloc(n: number): Float32Array {
@@ -398,6 +412,9 @@ export class WasmBackend implements ComputeBackend {
 
   private ensureBytes(bytes: number): void {
     if (bytes <= this.byteLength) return;
+    if (!this.growable) {
+      throw new RangeError(`wasm backend: the fixed memory (${this.byteLength} bytes) is full, ${bytes} needed; give a larger fixedBytes`);
+    }
     const pages = Math.ceil((bytes - this.byteLength) / PAGE);
     try {
       this.memory.grow(pages);

@@ -490,6 +490,18 @@ export class WebGpuBackend implements ComputeBackend {
     this.kernel('linearBackward', params, flatGrid(Math.max(n * k, k + 1), CELL_WORKGROUP), scratch);
   }
 
+  gatherWindows(n: number, seqLength: number, width: number, x: FloatArray, start: FloatArray, startOff: number, y: FloatArray, yOff: number): void {
+    const total = n * seqLength * width;
+    if (total <= 0) return;
+    const scratch = new Scratch(this.top);
+    const xAt = this.operand(scratch, x, 0, x.length, false);
+    const startAt = this.operand(scratch, start, startOff, n, false);
+    const yAt = this.operand(scratch, y, yOff, total, true);
+    const params = new Uint32Array(PARAM_WORDS);
+    params.set([n, seqLength, width, xAt, startAt, yAt]);
+    this.kernel('gather', params, flatGrid(total, CELL_WORKGROUP), scratch);
+  }
+
   /** The arena offset of Adam moments, placing them (with their host values) on first use; marks them device-newer. */
   private moments(x: Float64Array): number {
     const base = this.resident.get(x)?.base ?? this.place(x, true);

@@ -6,7 +6,10 @@ import type { LossName } from './losses.js';
 import type { Adam } from './optimizer.js';
 
 export interface StepBuffers {
-  /** Filled by the caller on the host before each step, [capacity] each. */
+  /**
+   * The batch's targets and per-basin stds, [capacity] each, current on the backend: gathered there
+   * (data/batches.ts ResidentBatches) or written on the host and announced (hostWrote; trainStep does it).
+   */
   target: FloatArray;
   basinStd: FloatArray;
   outputGrad: FloatArray;
@@ -22,8 +25,8 @@ export const LOSS_SUM = 0;
 export const GRAD_NORM_SQ = 1;
 
 /**
- * One optimisation step on the batch already in the model's input buffers (current on the backend: the caller that
- * wrote them on the host announced them, model.inputsWritten), queued on the model's backend and read back by
+ * One optimisation step on the batch already in the model's input buffers and in buffers.target / basinStd (current
+ * on the backend: gathered there, or written on the host and announced, model.inputsWritten / hostWrote), queued on the model's backend and read back by
  * nobody: forward, loss (added to scalars[LOSS_SUM]), backward, global gradient-norm clipping (when
  * clipNorm > 0; the squared norm before clipping is left in scalars[GRAD_NORM_SQ]), Adam. The caller reads the
  * scalars (backend.toHost(scalars)) when it wants them, so on a device backend the training ops add no round trip.
@@ -45,10 +48,6 @@ export function queueTrainStep(
   const scalars = (buffers.scalars ??= be.allocScalars(2));
   const { target, basinStd, outputGrad } = buffers;
   const grads = model.grads;
-  // The caller filled targets and stds on the host for this batch: uploaded before the step's first kernel, so that
-  // on a device the whole step is one command buffer.
-  be.hostWrote(target, 0, n);
-  be.hostWrote(basinStd, 0, n);
   const prediction = model.queueForward(n, dropoutRng);
   be.fill(grads, 0, grads.length, 0);
   be.lossAndGradient(loss, n, prediction, target, basinStd, outputGrad, scalars, LOSS_SUM);
@@ -59,8 +58,8 @@ export function queueTrainStep(
 }
 
 /**
- * queueTrainStep for a caller that works on the host: the inputs it wrote there are uploaded first
- * (model.inputsWritten), and afterwards the loss, the gradient norm before clipping (NaN without clipping) and the
+ * queueTrainStep for a caller that works on the host: the inputs, targets and stds it wrote there are uploaded first
+ * (model.inputsWritten, hostWrote), and afterwards the loss, the gradient norm before clipping (NaN without clipping) and the
  * parameters are current on the host. For callers that want every step's numbers (tests); the trainer queues its
  * steps and reads its sums lazily.
  */
@@ -79,6 +78,8 @@ export function trainStep(
   const scalars = (buffers.scalars ??= be.allocScalars(2));
   be.fill(scalars, LOSS_SUM, 1, 0);
   model.inputsWritten(n);
+  be.hostWrote(buffers.target, 0, n);
+  be.hostWrote(buffers.basinStd, 0, n);
   queueTrainStep(model, n, buffers, loss, adam, learningRate, clipNorm, dropoutRng, frozen);
   be.toHost(scalars);
   be.toHost(model.params);

@@ -3,7 +3,7 @@ import { learningRateAt } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
 import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
-import { gatherWindows } from '../data/batches.js';
+import { ResidentBatches } from '../data/batches.js';
 import { fitScaler, loadPeriod, modelAttributes, targetStd, trainingSamples } from '../data/dataset.js';
 import type { NormalizedBasin } from '../data/types.js';
 import { normalize } from '../data/normalize.js';
@@ -220,6 +220,8 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     outputGrad: backend.alloc(batchSize),
     scalars: backend.allocScalars(2),
   };
+  // The training data on the backend once; a batch is gathered there from its row numbers.
+  const data = new ResidentBatches(backend, basins, stds, samples, config.seq_length, batchSize);
   const order = new Int32Array(sampleCount);
   options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name });
 
@@ -236,14 +238,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     for (let batch = 0; batch < batches; batch++) {
       const from = batch * batchSize;
       const n = Math.min(batchSize, sampleCount - from);
-      gatherWindows(basins, samples, order, from, n, config.seq_length, model.dynamicInput, model.staticInput);
-      model.inputsWritten(n);
-      for (let i = 0; i < n; i++) {
-        const k = order[from + i];
-        const b = samples[2 * k];
-        buffers.target[i] = basins[b].target[samples[2 * k + 1]];
-        buffers.basinStd[i] = stds[b];
-      }
+      data.gather(order, from, n, model.dynamicInput, model.staticInput, buffers.target, buffers.basinStd);
       queueTrainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
       if (batch === 0 || (batch + 1) % LOSS_READ_INTERVAL === 0 || batch + 1 === batches) {
         backend.toHost(buffers.scalars);

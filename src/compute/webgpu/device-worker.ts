@@ -11,6 +11,7 @@ import {
   ADAM_WGSL,
   CELL_BACKWARD_WGSL,
   CELL_FORWARD_WGSL,
+  GATHER_WGSL,
   GEMM_WGSL,
   LINEAR_BACKWARD_WGSL,
   LINEAR_FORWARD_WGSL,
@@ -48,6 +49,8 @@ const SHADER_STAGE_COMPUTE = 0x4;
 const SLOTS = 4096;
 /** Bytes between parameter slots (WebGPU's minUniformBufferOffsetAlignment default). */
 const SLOT_BYTES = 256;
+/** Bytes of uploads one command buffer can carry between its dispatches (larger ones end it: a batch's row numbers fit). */
+const STAGING_BYTES = 4 << 20;
 
 interface GpuBuffer {
   readonly size: number;
@@ -129,6 +132,9 @@ class Device {
   private readonly layout: unknown;
   private readonly pipelines: Record<KernelName, GpuPipeline>;
   private group: unknown = null;
+  /** Uploads recorded into the command buffer being recorded (recordWrite), and the bytes of it they use. */
+  private staging: GpuBuffer | null = null;
+  private stagingUsed = 0;
   /** The command buffer being recorded: dispatches go into one compute pass until work that must follow it. */
   private recording: { encoder: GpuEncoder; pass: GpuPass; used: number } | null = null;
   private data: Float32Array<ArrayBufferLike> = new Float32Array(0);
@@ -162,6 +168,7 @@ class Device {
       adam: pipeline(ADAM_WGSL),
       linearForward: pipeline(LINEAR_FORWARD_WGSL),
       linearBackward: pipeline(LINEAR_BACKWARD_WGSL),
+      gather: pipeline(GATHER_WGSL),
     };
     device.onuncapturederror = (event) => {
       this.failure ??= `GPU error: ${event.error.message}`;
@@ -183,6 +190,7 @@ class Device {
     if (this.failure) return;
     try {
       if (message.type === 'kernel') return this.dispatch(message.kernel, message.params, message.grid);
+      if (message.type === 'write' && this.recordWrite(message.at, message.data)) return;
       // Queue writes and copies happen in queue order: the recorded dispatches must be submitted before them.
       this.submit();
       if (message.type === 'reserve') this.reserve(message.elements);
@@ -231,11 +239,31 @@ class Device {
     if (r.used === SLOTS) this.submit();
   }
 
+  /**
+   * An upload between recorded dispatches, recorded in their command buffer instead of ending it: the data goes to
+   * the staging buffer now (a queue write, so before the command buffer runs) and a copy from there into the arena
+   * is recorded between two compute passes, so it lands after the dispatches before it and before those after it.
+   * False when nothing is being recorded or the staging buffer is full (the caller then submits and writes).
+   */
+  private recordWrite(at: number, data: Float32Array): boolean {
+    const r = this.recording;
+    const bytes = data.byteLength;
+    if (!r || bytes === 0 || this.stagingUsed + bytes > STAGING_BYTES) return false;
+    this.staging ??= this.device.createBuffer({ size: STAGING_BYTES, usage: COPY_SRC | COPY_DST });
+    this.device.queue.writeBuffer(this.staging, this.stagingUsed, data);
+    r.pass.end();
+    r.encoder.copyBufferToBuffer(this.staging, this.stagingUsed, this.arena, at * 4, bytes);
+    r.pass = r.encoder.beginComputePass();
+    this.stagingUsed += bytes;
+    return true;
+  }
+
   /** Submits the recorded dispatches, after writing their parameter slots (the queue orders the write first). */
   private submit(): void {
     const r = this.recording;
     if (!r) return;
     this.recording = null;
+    this.stagingUsed = 0;
     r.pass.end();
     this.device.queue.writeBuffer(this.uniform, 0, this.staged.subarray(0, (r.used * SLOT_BYTES) / 4));
     this.device.queue.submit([r.encoder.finish()]);

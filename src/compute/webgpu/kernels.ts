@@ -405,3 +405,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 `;
+
+/**
+ * Gathers windows of rows (ComputeBackend.gatherWindows), one thread per element of y: element (t, i, j) reads row
+ * start[i] + t of x (the row numbers are exact integers in float32). Params: n, seqLength, width, xOff, startOff, yOff.
+ */
+export const GATHER_WGSL = /* wgsl */ `${COMMON}
+@compute @workgroup_size(${CELL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = gid.y * groups.x * ${CELL_WORKGROUP}u + gid.x;
+  let n = P.p0;
+  let width = P.p2;
+  if (e >= n * P.p1 * width) { return; }
+  let t = e / (n * width);
+  let i = (e / width) % n;
+  let j = e % width;
+  let row = u32(W[P.p4 + i]) + t;
+  W[P.p5 + e] = W[P.p3 + row * width + j];
+}
+`;

@@ -21,7 +21,7 @@ export const PENDING = 0;
 export const DONE = 1;
 export const FAILED = 2;
 
-export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector' | 'stepForward' | 'stepBackward' | 'loss' | 'reduce' | 'adam' | 'linearForward' | 'linearBackward';
+export type KernelName = 'gemm' | 'cellForward' | 'cellBackward' | 'vector' | 'stepForward' | 'stepBackward' | 'loss' | 'reduce' | 'adam' | 'linearForward' | 'linearBackward' | 'gather';
 
 export interface InitData {
   control: SharedArrayBuffer;
