@@ -17,6 +17,7 @@ import { Random } from '../util/random.js';
 import { median } from '../util/numeric.js';
 import { type ModelShapeForBench, timeModel } from './model-timing.js';
 import { type BenchRow, formatScaling, paperEpochSeconds, threadScaling } from './scaling.js';
+import { gpuRatios, runTorchGpuReference } from './torch-gpu.js';
 
 export type BackendKind = ConcreteBackendName;
 export interface BenchOptions {
@@ -109,6 +110,8 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
   const overhead = measureEpochOverhead(log);
   const data = measureData(options.sharedDir, log);
   const reference = options.torch ? runTorchReference(options.sharedDir, ourThreads, log) : null;
+  // The GPU reference in the same command, when a CUDA PyTorch is importable (else it says why not).
+  const referenceGpu = options.torch ? runTorchGpuReference(path.join(path.dirname(options.sharedDir), 'bench', 'torch_reference_gpu.py'), log) : null;
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpu: cpu[0]?.model, cores: cpu.length, node: process.version },
@@ -122,9 +125,16 @@ export function runBench(options: BenchOptions): Record<string, unknown> {
     data,
     peak_rss_mb: Math.round(peakRss / 2 ** 20),
     reference,
+    reference_gpu: referenceGpu,
   };
   log(`peak resident memory of the bench process: ${Math.round(peakRss / 2 ** 20)} MB`);
   if (reference) printRatios(paper, reference, log);
+  if (referenceGpu) {
+    const webgpu = Object.fromEntries(Object.entries(paper).flatMap(([key, byKind]) => (byKind.webgpu === undefined ? [] : [[key, byKind.webgpu]])));
+    const lines = gpuRatios(webgpu, referenceGpu.results);
+    log(lines.length ? 'speed-up of webgpu against PyTorch on the GPU, paper size (>1: we are faster):' : 'no paper-size webgpu timing to compare with PyTorch on the GPU');
+    for (const line of lines) log(line);
+  }
   return result;
 }
 

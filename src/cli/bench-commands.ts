@@ -43,7 +43,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--backends <list>', `comma-separated: ${BENCH_BACKENDS.join(', ')} (default: webgpu,native,wasm; webgpu on a hardware GPU only)`, choiceList(BENCH_BACKENDS), ['webgpu', 'native', 'wasm'])
     .option('--sizes <list>', 'paper (hidden 256) and/or small (hidden 64) (default: paper,small)', choiceList(BENCH_SIZES), ['paper', 'small'])
     .option('--shared <dir>', 'the shared folder with data/ and bench/', path.resolve(packageRoot(), '..', 'shared'))
-    .option('--no-torch', 'skip the PyTorch reference')
+    .option('--no-torch', 'skip the PyTorch references (CPU; and GPU when a CUDA PyTorch is importable)')
     .action(async (opts) => {
       // A benchmark takes minutes: find out now, not after it, that its JSON cannot be written.
       if (opts.json) checkWritableFile(opts.json, '--json');
