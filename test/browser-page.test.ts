@@ -164,11 +164,13 @@ test('in headless Chromium, the served page runs the example like predict, draws
     assert.equal(await page.textContent('#summary .nse'), Number(predicted.summary.NSE).toFixed(3));
     assert.equal(await page.textContent('#summary .kge'), Number(predicted.summary.KGE).toFixed(3));
     // The hydrograph: both lines drawn across the period, with a size on the page.
-    const chart = await page.$eval('#hydrograph', (svg) => {
-      const box = svg.getBoundingClientRect();
-      const segments = (cls: string) => (svg.querySelector(`path.${cls}`)?.getAttribute('d') ?? '').split(/[ML]/).length - 1;
-      return { width: box.width, height: box.height, qsim: segments('qsim'), qobs: segments('qobs') };
-    });
+    // (No function declared inside: tsx names functions with a helper the page does not have.)
+    const chart = await page.$eval('#hydrograph', (svg) => ({
+      width: svg.getBoundingClientRect().width,
+      height: svg.getBoundingClientRect().height,
+      qsim: (svg.querySelector('path.qsim')?.getAttribute('d') ?? '').split(/[ML]/).length - 1,
+      qobs: (svg.querySelector('path.qobs')?.getAttribute('d') ?? '').split(/[ML]/).length - 1,
+    }));
     assert.ok(chart.width > 500 && chart.height > 100, `chart size ${chart.width}x${chart.height}`);
     assert.ok(chart.qsim > 3000 && chart.qobs > 3000, `points drawn: qsim ${chart.qsim}, qobs ${chart.qobs}`);
     if (process.env.EALSTM_SCREENSHOT) await page.screenshot({ path: process.env.EALSTM_SCREENSHOT, fullPage: true });

@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -549,6 +550,12 @@ const NH_FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'import', 'nh_ealstm'
 const nhImport = (F: Fixtures, from: string) => ['--from', from, '--format', 'nh', '--config', path.join(NH_FIXTURE, 'config.yml'), '--scaler', path.join(NH_FIXTURE, 'train_data', 'train_data_scaler.yml'), '--output', F.out('m.ealstm')];
 bad('export', '--run-dir that is not a run', (F) => ['--run-dir', F.emptyDir, '--output', F.out('m.ealstm')], /empty: no config\.yml/);
 bad('export', '--output that exists and is not a bundle', (F) => ['--run-dir', F.run, '--output', F.project], /--output .*project exists and is not a model bundle/);
+// serve (a port this test process holds, for the row of a port in use)
+const busy = createServer().listen(0, '127.0.0.1');
+busy.unref();
+bad('serve', '--port beyond 65535', (F) => ['--port', '70000'], /--port 70000: expected 0 to 65535/);
+bad('serve', '--port that is not a number', (F) => ['--port', 'http'], /--port.*expected a non-negative integer/);
+bad('serve', '--port that is in use', (F) => ['--port', String((busy.address() as AddressInfo).port)], /--port \d+: the port is in use/);
 bad('export', '--epoch that was not trained', (F) => ['--run-dir', F.run, '--epoch', '9', '--output', F.out('m.ealstm')], /no weights for epoch 9/);
 bad('import', '--from that does not exist', (F) => nhImport(F, F.out('model_epoch001.pt')), /--from .*model_epoch001\.pt: no such file/);
 bad('import', 'an unknown --format', (F) => ['--from', F.file, '--format', 'onnx', '--output', F.out('m.ealstm')], /--format onnx: expected one of nh, paper, safetensors/);
@@ -573,6 +580,7 @@ const VALID: Record<string, (F: Fixtures) => string[]> = {
   evaluate: (F) => ['--run-dir', F.run],
   predict: (F) => ['--run-dir', F.run, '--basins', '01022500', '--start', '01/10/2001', '--end', '31/12/2001', '--output', F.out('pred')],
   export: (F) => ['--run-dir', F.run, '--output', F.out('m.ealstm')],
+  serve: () => ['--port', '0'],
   import: (F) => ['--from', path.join(NH_FIXTURE, 'model_epoch003.pt'), '--format', 'nh', '--output', F.out('m.ealstm')],
   demo: (F) => ['--run-dir', F.out('demo')],
   ensemble: (F) => ['--run-dirs', F.run, F.run2, '--output', F.out('ens')],

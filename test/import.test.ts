@@ -88,6 +88,15 @@ describe('import rejects bad files with a clear InputError', () => {
     assert.ok(!existsSync('/tmp/ealstm-import-pwned'));
     assert.ok(!existsSync(path.join(work, 'evil.ealstm')));
   });
+  it("an older neuralhydrology run's pickled train_data_scaler.p is refused with what to give instead", () => {
+    const scaler = path.join(work, 'train_data_scaler.p');
+    writeFileSync(scaler, Buffer.from([0x80, 0x04, 0x95])); // the start of any protocol-4 pickle
+    assert.throws(
+      () => importModel({ from: path.join(FIXTURES, 'nh_ealstm', 'model_epoch003.pt'), format: 'nh', scaler, output: path.join(work, 'old.ealstm') }),
+      (err: Error) => err instanceof InputError && err.message.includes('train_data_scaler.p of older neuralhydrology versions is not read') && err.message.includes('--scaler'),
+    );
+    assert.ok(!existsSync(path.join(work, 'old.ealstm')));
+  });
   it('weights of another hidden size than the config are refused, naming the parameter and both shapes', () => {
     assert.throws(
       () => importModel({ from: path.join(FIXTURES, 'nh_wrong_shape', 'model_epoch003.pt'), format: 'nh', output: path.join(work, 'wrong.ealstm') }),

@@ -35,15 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integerOption, 8080)
     .action(async (opts: { port: number }) => {
       if (opts.port < 0 || opts.port > 65535) throw new InputError(`--port ${opts.port}: expected 0 to 65535`);
-      const dir = pageDir();
-      if (!existsSync(path.join(dir, 'index.html'))) {
-        throw new InputError(`the browser page is not built (${path.join(dir, 'index.html')} is missing): run npm run build`);
-      }
-      const files = new Map(
-        readdirSync(dir)
-          .filter((name) => CONTENT_TYPES[path.extname(name)])
-          .map((name) => [`/${name}`, { body: readFileSync(path.join(dir, name)), type: CONTENT_TYPES[path.extname(name)] }]),
-      );
+      const files = new Map<string, { body: Buffer; type: string }>();
       const server = createServer((request, response) => {
         const file = files.get(new URL(request.url ?? '/', 'http://127.0.0.1').pathname.replace(/^\/$/, '/index.html'));
         if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -61,6 +53,15 @@ export function registerServeCommand(program: Command): void {
         });
         server.listen(opts.port, '127.0.0.1', () => resolve());
       });
+      // Read after listening, so that a port in use is named even where the page is not built.
+      const dir = pageDir();
+      if (!existsSync(path.join(dir, 'index.html'))) {
+        server.close();
+        throw new InputError(`the browser page is not built (${path.join(dir, 'index.html')} is missing): run npm run build`);
+      }
+      for (const name of readdirSync(dir).filter((n) => CONTENT_TYPES[path.extname(n)])) {
+        files.set(`/${name}`, { body: readFileSync(path.join(dir, name)), type: CONTENT_TYPES[path.extname(name)] });
+      }
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
       console.log(`serving the browser page at http://127.0.0.1:${port}/ (only this computer can reach it; Ctrl+C stops)`);

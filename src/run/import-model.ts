@@ -129,6 +129,15 @@ function nhConfig(file: string): RunConfig {
 /** NH's train_data_scaler.yml: attribute_means/stds and xarray-dumped feature center/scale per variable. */
 function nhScaler(file: string, config: RunConfig): Scaler {
   if (!existsSync(file)) throw new InputError(`neuralhydrology scaler ${file}: no such file (give --scaler; the older train_data_scaler.p pickle is not read)`);
+  if (file.endsWith('.p')) {
+    // Older neuralhydrology versions pickled pandas Series and xarray Datasets here; rebuilding those would mean
+    // running (or re-implementing) pandas' and xarray's own unpickling, which the safe reader refuses to do.
+    throw new InputError(
+      `neuralhydrology scaler ${file}: the pickled train_data_scaler.p of older neuralhydrology versions is not read; ` +
+        'load it in Python (pickle.load) and write its attribute_means/attribute_stds and xarray_feature_center/' +
+        'xarray_feature_scale as the train_data_scaler.yml current neuralhydrology versions write, then give that with --scaler',
+    );
+  }
   const raw = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, Record<string, unknown>>;
   const attributes = (kind: 'means' | 'stds', name: string): number => {
     const table = (raw[`attribute_${kind}`] ?? raw[`camels_attr_${kind}`]) as Record<string, unknown> | undefined;

@@ -6,12 +6,12 @@
  */
 import type { ComputeBackend } from '../compute/backend.js';
 import { ReferenceBackend } from '../compute/reference.js';
-import { WasmBackend } from '../compute/wasm.js';
+import { allocationBytes, WasmBackend } from '../compute/wasm.js';
 import { isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
 import { escapeHtml } from '../util/html.js';
 import { renderHydrograph } from './hydrograph.js';
-import { BUNDLE_FILES, fileText, type PageBundle, type PageSimulation, pageModel, readPageBundle, simulatePage } from './page-model.js';
+import { BUNDLE_FILES, fileText, type PageBundle, type PageSimulation, pageAllocations, pageModel, readPageBundle, simulatePage } from './page-model.js';
 
 /** What scripts/build-web.mjs puts into dist/web/assets.js. */
 interface PageAssets {
@@ -30,20 +30,24 @@ const assets = (globalThis as unknown as { EALSTM_PAGE_ASSETS?: PageAssets }).EA
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const base64Bytes = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
+let kernels: WebAssembly.Module | undefined;
+
 const state: {
-  backend: ComputeBackend | null;
   bundle: PageBundle | null;
   attributes: { name: string; text: string } | null;
   series: { name: string; text: string }[];
   results: PageSimulation[];
-} = { backend: null, bundle: null, attributes: null, series: [], results: [] };
+} = { bundle: null, attributes: null, series: [], results: [] };
 
-/** The WASM kernels on an unshared memory (a page opened as a file has no shared memory), else plain JavaScript. */
-function startBackend(): ComputeBackend {
+/**
+ * The WASM kernels on an unshared memory (a page opened as a file has no shared memory) sized for the bundle's model,
+ * else plain JavaScript.
+ */
+function startBackend(bundle: PageBundle): ComputeBackend {
   try {
     if (!assets) throw new Error('assets.js did not load');
-    const module = new WebAssembly.Module(base64Bytes(assets.kernels));
-    return new WasmBackend('wasm-simd', module, { threads: 1, sharedMemory: false });
+    kernels ??= new WebAssembly.Module(base64Bytes(assets.kernels));
+    return new WasmBackend('wasm-simd', kernels, { threads: 1, sharedMemory: false, fixedBytes: allocationBytes(pageAllocations(bundle.info)) });
   } catch (e) {
     console.warn('WASM kernels unavailable, using the JavaScript reference backend:', e);
     return new ReferenceBackend('float32');
@@ -99,8 +103,8 @@ function run(): void {
     showStatus(`Model loaded. Now drop a time-series CSV (columns date, ${model.dynamic_inputs.map((i) => i.name).join(', ')}[, ${model.target_variable.name}]).`);
     return;
   }
-  const backend = (state.backend ??= startBackend());
   const started = performance.now();
+  const backend = startBackend(bundle);
   const recurrent = pageModel(bundle, backend);
   state.results = state.series.map((s) => simulatePage(bundle, recurrent, s, state.attributes));
   showStatus(`Simulated ${state.results.length} basin(s) in ${((performance.now() - started) / 1000).toFixed(2)} s on ${backend.name}.`);

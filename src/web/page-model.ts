@@ -6,6 +6,7 @@
  * runs: the bundle, scaler, safetensors and CSV readers, the model, simulateWindows and the predict CSV writer.
  */
 import type { ComputeBackend } from '../compute/backend.js';
+import { ReferenceBackend } from '../compute/reference.js';
 import { parseKeyedTable, requireAllAttributes, selectAttributes } from '../data/attribute-table.js';
 import { periodRows } from '../data/period-rows.js';
 import { parseScaler, type Scaler } from '../data/scaler.js';
@@ -74,18 +75,41 @@ export function readPageBundle(files: ReadonlyMap<string, Uint8Array>, name: str
   return { name, info, scaler, tensors };
 }
 
-/** The bundle's model on `backend`, in eval mode (no dropout). */
-export function pageModel(bundle: PageBundle, backend: ComputeBackend): RecurrentModel {
-  const { info } = bundle;
-  const model = new RecurrentModel(backend, {
+/** Windows run through the model at once: the memory the page needs grows with it, the results do not change. */
+export const PAGE_BATCH = 64;
+
+function emptyModel(info: BundleInfo, backend: ComputeBackend): RecurrentModel {
+  return new RecurrentModel(backend, {
     kind: info.model,
     dynamicInputs: info.dynamic_inputs.length,
     staticInputs: info.static_attributes.length,
     hidden: info.hidden_size,
     layers: info.num_layers,
   });
+}
+
+/** The bundle's model on `backend`, in eval mode (no dropout). */
+export function pageModel(bundle: PageBundle, backend: ComputeBackend): RecurrentModel {
+  const model = emptyModel(bundle.info, backend);
   applyWeights(model, bundle.tensors, `${bundle.name}/model.safetensors`);
   return model;
+}
+
+/**
+ * The lengths of the buffers the bundle's model allocates to simulate (PAGE_BATCH windows of seq_length days), found
+ * by building it on a reference backend that records them: the page's WASM memory cannot grow once the model holds
+ * views into it, so it is sized from these.
+ */
+export function pageAllocations(info: BundleInfo): number[] {
+  const recording = new ReferenceBackend('float32');
+  const lengths: number[] = [];
+  const alloc = recording.alloc.bind(recording);
+  recording.alloc = (n: number) => {
+    lengths.push(n);
+    return alloc(n);
+  };
+  emptyModel(info, recording).ensureCapacity(PAGE_BATCH, info.seq_length);
+  return lengths;
 }
 
 /** The basin id a time-series file names (its base name without .csv), as the generic dataset's layout has it. */
@@ -137,8 +161,7 @@ export function simulatePage(
   const firstDay = data.startDay - (seqLength - 1);
   const rows = end - firstDay + 1;
   const period = periodRows(data, inputColumns, data.variables.indexOf(info.target_variable.name), firstDay, rows, statics);
-  // Windows are computed independently of each other, so the batch size only sets the memory used.
-  const [simulation] = simulateWindows(model, scaler, [period], seqLength, 256);
+  const [simulation] = simulateWindows(model, scaler, [period], seqLength, PAGE_BATCH);
   const { text, counts } = simulationCsv(simulation, simulation.status, simulation.qsim, null);
   return { basin, dates: simulation.dates, qsim: simulation.qsim, qobs: simulation.qobs, csv: text, counts };
 }
