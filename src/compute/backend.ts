@@ -43,8 +43,9 @@ export interface ComputeBackend {
   /*
    * Device residency. A backend may mirror the buffers it allocated on a device (webgpu): its kernels then work on
    * the device copy and leave results there, and the host copy (the array alloc() returned) is brought up to date
-   * only at these coherence points. For backends computing in host memory they are no-ops. The model calls them
-   * wherever the host reads or writes a buffer that kernels also use, so one model serves every backend:
+   * only at these coherence points. For backends computing in host memory they are no-ops. Whoever reads or writes
+   * on the host a buffer that kernels also use calls them there (the writer announces its write, the reader asks
+   * for the data), so one model serves every backend and a training step needs neither:
    *   toHost(x[, off, n]):    the host is about to read (or partly rewrite) x: copy the device's results back.
    *   hostWrote(x[, off, n]): the host has written x (the whole array, or the range): replace the device copy.
    * Arrays that alloc() did not make are plain host memory for every backend (copied to and fro per call).

@@ -48,7 +48,10 @@ import {
  *
  * Training: the loss, the squared gradient norm and Adam run here too (LOSS/REDUCE/ADAM_WGSL), the clipping factor
  * computed on the device from the norm there; Adam's moments live on the device (float32) from the first adamStep,
- * and the scalars of allocScalars() (float64 on the host, float32 on the device) are read only when asked.
+ * and the scalars of allocScalars() (float64 on the host, float32 on the device) are read only when asked. With the
+ * model ops (dropout multiply, input-gate sigmoid, the head) and gatherWindows on the device too, a training step
+ * reads nothing back: its uploads (a batch's row numbers, the dropout mask) are recorded into the command buffer of
+ * its kernels by the device thread, so a step is one command buffer and only the trainer's loss reads wait.
  */
 
 /** How long one read may wait for the device thread (lavapipe runs large queues slowly). */

@@ -32,7 +32,10 @@ export class RecurrentModel {
 
   capacity = 0;
   seqLength = 0;
-  /** Inputs, filled by the caller before forward: [T, capacity, D] and [capacity, S] (at least one element). */
+  /**
+   * Inputs, [T, capacity, D] and [capacity, S] (at least one element): filled on the host before forward (which
+   * uploads them), or for queueForward announced with inputsWritten or gathered on the backend.
+   */
   dynamicInput!: FloatArray;
   staticInput!: FloatArray;
   /** Gradients w.r.t. the inputs after backward(..., {inputGradients: true}): [T, n, D] and [n, S]. */
@@ -138,7 +141,7 @@ export class RecurrentModel {
     this.head.ensureCapacity(batch);
   }
 
-  /** Predictions of the last forward, [capacity]. */
+  /** Predictions of the last forward, [capacity]: current on the host after forward, on the backend after queueForward. */
   get output(): FloatArray {
     return this.head.output;
   }
