@@ -81,9 +81,10 @@ export interface TrainResult {
 interface TrainingSetup {
   scaler: Scaler;
   basins: NormalizedBasin[];
-  stds: number[];
   samples: Int32Array;
   model: RecurrentModel;
+  /** The training data resident on the model's backend, and the batches cut from it there. */
+  data: ResidentBatches;
   batchSize: number;
   /** Fine-tuning: the weights the first epoch starts from, and the parameters kept fixed. */
   initialWeights: string | null;
@@ -193,12 +194,20 @@ function prepareTraining(config: RunConfig, resumedRunDir?: string): TrainingSet
       `the model does not fit in memory (hidden_size ${config.hidden_size}, batch_size ${batchSize}, seq_length ${config.seq_length}): ${err.message}`,
     );
   }
-  return { scaler, basins, stds, samples, model, batchSize, initialWeights: base?.weights ?? null, frozen: base?.frozen ?? [] };
+  // The training data on the backend once; a batch is gathered there from its row numbers.
+  let data: ResidentBatches;
+  try {
+    data = new ResidentBatches(backend, basins, stds, samples, config.seq_length, batchSize);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new InputError(`the training data (${trainBasins.length} basins) do not fit on the ${backend.name} backend: ${err.message}`);
+  }
+  return { scaler, basins, samples, model, data, batchSize, initialWeights: base?.weights ?? null, frozen: base?.frozen ?? [] };
 }
 
 /** Trains epochs startEpoch..config.epochs, saving a checkpoint and the log after each. */
 function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, startEpoch: number, options: TrainOptions): void {
-  const { basins, stds, samples, model, batchSize } = setup;
+  const { samples, model, data, batchSize } = setup;
   const seed = config.seed as number;
   const sampleCount = samples.length / 2;
   const backend = model.backend;
@@ -220,8 +229,6 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     outputGrad: backend.alloc(batchSize),
     scalars: backend.allocScalars(2),
   };
-  // The training data on the backend once; a batch is gathered there from its row numbers.
-  const data = new ResidentBatches(backend, basins, stds, samples, config.seq_length, batchSize);
   const order = new Int32Array(sampleCount);
   options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name });
 
