@@ -3,9 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import type { ComputeBackend } from '../compute/backend.js';
+import { ReferenceBackend } from '../compute/reference.js';
 import { openBackend as loadBackend, resolveBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
-import { gatherWindows } from '../data/batches.js';
+import { ResidentBatches } from '../data/batches.js';
 import { loadBasinCached } from '../data/cache.js';
 import { parseCamelsUsForcing } from '../data/camels-us.js';
 import type { NormalizedBasin } from '../data/types.js';
@@ -162,18 +163,21 @@ function measureEpochOverhead(log: (l: string) => void): Record<string, number> 
   const samples = Int32Array.from(pairs);
   const count = samples.length / 2;
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  const dynamic = new Float32Array(seqLength * batch * dynamicInputs);
-  const statics = new Float32Array(batch * staticInputs);
-  const target = new Float32Array(batch);
+  // As the trainer gathers a batch (data/batches.ts ResidentBatches), on a host backend: the row numbers, then the
+  // copies (on webgpu the copies are a kernel of the step instead).
+  const host = new ReferenceBackend('float32');
+  const data = new ResidentBatches(host, basins, basins.map(() => 1), samples, seqLength, batch);
+  const dynamic = host.alloc(seqLength * batch * dynamicInputs);
+  const statics = host.alloc(batch * staticInputs);
+  const target = host.alloc(batch);
+  const std = host.alloc(batch);
   const t0 = performance.now();
   new Random(4).shuffle(order);
   const shuffleMs = performance.now() - t0;
   const times: number[] = [];
   for (let rep = 0; rep < 20; rep++) {
-    const from = rep * batch;
     const t = performance.now();
-    gatherWindows(basins, samples, order, from, batch, seqLength, dynamic, statics);
-    for (let i = 0; i < batch; i++) target[i] = basins[samples[2 * order[from + i]]].target[samples[2 * order[from + i] + 1]];
+    data.gather(order, rep * batch, batch, dynamic, statics, target, std);
     times.push(performance.now() - t);
   }
   const batches = Math.ceil(count / batch);
