@@ -82,10 +82,7 @@ function takeFiles(files: DroppedFile[]): void {
       throw new InputError(`${f.path}: not a file this page reads (a model bundle's files, a time-series CSV or an attributes CSV)`);
     }
   }
-  if (bundleFiles.size > 0) {
-    state.bundle = readPageBundle(bundleFiles, bundleName);
-    state.results = [];
-  }
+  if (bundleFiles.size > 0) state.bundle = readPageBundle(bundleFiles, bundleName);
 }
 
 function run(): void {
