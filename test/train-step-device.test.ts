@@ -6,7 +6,7 @@ import type { ComputeBackend, FloatArray, LossKind } from '../src/compute/backen
 import { loadNativeBackend } from '../src/compute/native.js';
 import { ReferenceBackend } from '../src/compute/reference.js';
 import { loadWasmBackend } from '../src/compute/wasm-node.js';
-import { openWebGpuBackend } from '../src/compute/webgpu.js';
+import { openWebGpuBackend, type WebGpuBackend } from '../src/compute/webgpu.js';
 import { loadConfig } from '../src/config/load.js';
 import { gatherWindows, ResidentBatches } from '../src/data/batches.js';
 import { RecurrentModel } from '../src/models/model.js';
@@ -307,6 +307,27 @@ describe('one training step on the webgpu backend', { skip: gpu ? false : `no We
       assertClose(got.params, want.params, 'parameters after three steps', new Float64Array(want.params.length).fill(9));
     });
   }
+});
+
+describe('the trainer on the webgpu backend', { skip: gpu ? false : `no WebGPU adapter: ${opened.reason}` }, () => {
+  it('reads back nothing but the loss during an epoch: one read at the first batch, every LOSS_READ_INTERVAL batches and at the end', () => {
+    const { dir, file } = tinyConfig({ epochs: '1', batch_size: '16', hidden_size: '4', seq_length: '10', backend: 'webgpu', num_workers: '0' });
+    let compute: WebGpuBackend | null = null;
+    const readsAt: number[] = [];
+    train(loadConfig(file), {
+      runDir: path.join(dir, 'run'),
+      onStart: (info) => {
+        compute = info.compute as WebGpuBackend;
+        readsAt.push(compute.reads);
+      },
+      onBatch: () => readsAt.push(compute!.reads),
+    });
+    const batches = readsAt.length - 1;
+    assert.ok(batches > 3 * LOSS_READ_INTERVAL, `${batches} batches`);
+    const perBatch = readsAt.slice(1).map((r, i) => r - readsAt[i]);
+    const want = perBatch.map((_, i) => (i === 0 || (i + 1) % LOSS_READ_INTERVAL === 0 || i + 1 === batches ? 1 : 0));
+    assert.deepEqual(perBatch, want, 'reads per batch');
+  });
 });
 
 describe('the trainer reads the loss lazily', () => {

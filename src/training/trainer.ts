@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { learningRateAt } from '../config/load.js';
 import type { RunConfig } from '../config/schema.js';
+import type { ComputeBackend } from '../compute/backend.js';
 import { createBackend } from '../compute/select.js';
 import { readBasinList } from '../data/basin-list.js';
 import { ResidentBatches } from '../data/batches.js';
@@ -63,7 +64,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Compute threads for a resumed run (a new run takes num_workers from its config). */
   threads?: number;
-  onStart?: (info: { runDir: string; samples: number; batches: number; startEpoch: number; backend: string }) => void;
+  /** `compute` is the backend itself (tests count a device backend's read-backs through it). */
+  onStart?: (info: { runDir: string; samples: number; batches: number; startEpoch: number; backend: string; compute: ComputeBackend }) => void;
   onBatch?: (p: TrainProgress) => void;
   onEpoch?: (log: EpochLog) => void;
   /** Things the user should know that are not errors (a stale lock taken over, a run without fingerprint). */
@@ -230,7 +232,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
     scalars: backend.allocScalars(2),
   };
   const order = new Int32Array(sampleCount);
-  options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name });
+  options.onStart?.({ runDir, samples: sampleCount, batches, startEpoch, backend: backend.name, compute: backend });
 
   for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
     const lr = learningRateAt(config.learning_rate, epoch);
