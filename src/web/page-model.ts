@@ -75,7 +75,10 @@ export function readPageBundle(files: ReadonlyMap<string, Uint8Array>, name: str
   return { name, info, scaler, tensors };
 }
 
-/** Windows run through the model at once: the memory the page needs grows with it, the results do not change. */
+/**
+ * Windows run through the model at once: the memory the page needs grows with it. (Results may differ from predict's,
+ * which takes 256, in the last float32 bits: a one-row product runs another kernel than a many-row one.)
+ */
 export const PAGE_BATCH = 64;
 
 function emptyModel(info: BundleInfo, backend: ComputeBackend): RecurrentModel {
