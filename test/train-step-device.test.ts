@@ -12,7 +12,8 @@ import { gatherWindows, ResidentBatches } from '../src/data/batches.js';
 import { RecurrentModel } from '../src/models/model.js';
 import { Adam, clipGradientNorm } from '../src/training/optimizer.js';
 import { queueTrainStep } from '../src/training/step.js';
-import { LOSS_READ_INTERVAL, type TrainProgress, train } from '../src/training/trainer.js';
+import { DEFAULT_LOG_INTERVAL as LOSS_READ_INTERVAL } from '../src/config/schema.js';
+import { type TrainProgress, train } from '../src/training/trainer.js';
 import { Random } from '../src/util/random.js';
 import { assertClose } from './helpers/close.js';
 import { rand32, rng } from './helpers/random.js';
@@ -327,6 +328,21 @@ describe('the trainer on the webgpu backend', { skip: gpu ? false : `no WebGPU a
     const perBatch = readsAt.slice(1).map((r, i) => r - readsAt[i]);
     const want = perBatch.map((_, i) => (i === 0 || (i + 1) % LOSS_READ_INTERVAL === 0 || i + 1 === batches ? 1 : 0));
     assert.deepEqual(perBatch, want, 'reads per batch');
+  });
+  it('reads the loss after every batch with log_interval: 1', () => {
+    const { dir, file } = tinyConfig({ epochs: '1', batch_size: '64', hidden_size: '4', seq_length: '10', backend: 'webgpu', log_interval: '1' });
+    let compute: WebGpuBackend | null = null;
+    const readsAt: number[] = [];
+    train(loadConfig(file), {
+      runDir: path.join(dir, 'run'),
+      onStart: (info) => {
+        compute = info.compute as WebGpuBackend;
+        readsAt.push(compute.reads);
+      },
+      onBatch: () => readsAt.push(compute!.reads),
+    });
+    assert.ok(readsAt.length > 3);
+    assert.deepEqual(readsAt.slice(1).map((r, i) => r - readsAt[i]), readsAt.slice(1).map(() => 1), 'one read per batch');
   });
 });
 

@@ -15,6 +15,9 @@ const learningRate = z.union([
  * The run configuration. Key names follow neuralhydrology wherever it has one, so its users can bring their
  * configs; unknown or misspelt keys are errors.
  */
+/** log_interval's default: a read every 16 batches costs a GPU little and still shows progress. */
+export const DEFAULT_LOG_INTERVAL = 16;
+
 export const configSchema = z.strictObject({
   experiment_name: z.string().min(1).default('ealstm_run'),
   model: z.enum(['lstm', 'ealstm']).default('ealstm'),
@@ -48,6 +51,12 @@ export const configSchema = z.strictObject({
   batch_size: positiveInt.default(256),
   epochs: positiveInt.default(30),
   clip_gradient_norm: z.number().min(0).default(1),
+  /**
+   * Batches between reads of the training loss (neuralhydrology's name): the loss is read after the first batch, every
+   * log_interval batches and at the end of an epoch, and checked for divergence there. On a GPU each read waits for
+   * the queued work; 1 reads every batch.
+   */
+  log_interval: positiveInt.default(DEFAULT_LOG_INTERVAL),
   seed: z.number().int().min(0).optional(),
   /** Where parsed data is cached; default: $EALSTM_CACHE_DIR or ~/.cache/ealstm. */
   cache_dir: z.string().optional(),

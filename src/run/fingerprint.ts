@@ -15,8 +15,8 @@ import { scalerFile } from './run-dir.js';
 
 export const fingerprintFile = (runDir: string) => path.join(runDir, 'run.json');
 
-/** Keys that do not change what a run computes: threads, the parse cache's folder, where new runs are named. */
-const IGNORED_KEYS = new Set(['num_workers', 'cache_dir', 'run_root']);
+/** Keys that do not change what a run computes: threads, the parse cache's folder, where new runs are named, how often the loss is read. */
+const IGNORED_KEYS = new Set(['num_workers', 'cache_dir', 'run_root', 'log_interval']);
 
 export interface RunFingerprint {
   format: 'ealstm-run';

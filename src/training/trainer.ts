@@ -42,19 +42,16 @@ import {
 import { baseRun, resolveBaseEpoch } from './base-run.js';
 import { LOSS_SUM, queueTrainStep } from './step.js';
 
-/**
- * The trainer reads the loss back from the backend after the first batch, every LOSS_READ_INTERVAL batches and at
- * the end of an epoch: on a device backend each read is a round trip that waits for the queued work, so reading
- * every batch would stall the device once per step. The divergence check happens at these reads.
- */
-export const LOSS_READ_INTERVAL = 16;
-
 export interface TrainProgress {
   epoch: number;
   epochs: number;
   batch: number;
   batches: number;
-  /** Mean loss of the epoch's batches up to the last read (see LOSS_READ_INTERVAL). */
+  /**
+   * Mean loss of the epoch's batches up to the last read: the loss is read back from the backend after the first
+   * batch, every log_interval batches and at the end of an epoch (on a device backend each read waits for the queued
+   * work, so reading every batch would stall the device once per step); the divergence check happens at these reads.
+   */
   runningLoss: number;
   samplesPerSecond: number;
 }
@@ -249,7 +246,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
       const n = Math.min(batchSize, sampleCount - from);
       data.gather(order, from, n, model.dynamicInput, model.staticInput, buffers.target, buffers.basinStd);
       queueTrainStep(model, n, buffers, config.loss, adam, lr, config.clip_gradient_norm, dropoutRng, setup.frozen);
-      if (batch === 0 || (batch + 1) % LOSS_READ_INTERVAL === 0 || batch + 1 === batches) {
+      if (batch === 0 || (batch + 1) % config.log_interval === 0 || batch + 1 === batches) {
         backend.toHost(buffers.scalars);
         lossSum = buffers.scalars[LOSS_SUM];
         readBatches = batch + 1;
@@ -257,7 +254,7 @@ function trainEpochs(runDir: string, config: RunConfig, setup: TrainingSetup, st
           // The data were checked (no missing inputs or attributes in samples): the settings made training diverge.
           throw new InputError(
             `loss became ${lossSum} in epoch ${epoch}, batch ${batch + 1}: training diverged; lower learning_rate or set clip_gradient_norm ` +
-              `(the run directory keeps the epochs before; the loss is checked every ${LOSS_READ_INTERVAL} batches, so it may have diverged a few batches earlier)`,
+              `(the run directory keeps the epochs before; the loss is checked every ${config.log_interval} batches (log_interval), so it may have diverged a few batches earlier)`,
           );
         }
       }
