@@ -3,7 +3,7 @@
     {
       "target_name": "ealstm_native",
       "sources": ["ealstm_native.c"],
-      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_c": ["-std=gnu11"],
       "cflags!": ["-O2", "-O1", "-O0"],
       "conditions": [
@@ -15,7 +15,7 @@
           ]
         }]
       ],
-      "libraries": ["-lopenblas", "-lm"]
+      "libraries": ["-lopenblas", "-lm", "-fopenmp"]
     }
   ]
 }

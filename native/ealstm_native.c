@@ -7,7 +7,8 @@
  *   cellBackward(batch, hidden, gates, gatesOff, inputGate|null, cPrev, cPrevOff, c, cOff, dh, dc,
  *                dGates, dGatesOff, dInputGate|null)
  *       -> the exact semantics of ReferenceBackend (src/compute/reference.ts).
- *   setThreads(n) / getThreads() -> openblas_set_num_threads / openblas_get_num_threads.
+ *   setThreads(n) / getThreads() -> openblas_set_num_threads (and omp_set_num_threads for the cell kernels' rows,
+ *       where built with OpenMP) / openblas_get_num_threads.
  *
  * Every array must be a Float32Array; every access range is checked against its length before any work, and a
  * bad call throws a TypeError/RangeError instead of touching memory.
@@ -25,6 +26,9 @@
 
 #include <cblas.h>
 #include <node_api.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Declared by OpenBLAS's cblas.h; repeated so that the file also compiles against a generic cblas.h. */
 void openblas_set_num_threads(int num_threads);
@@ -119,7 +123,16 @@ EALSTM_INLINE float tanhf_(float a) {
 /* The per-row loops are generated with `restrict` parameters (vectorised; used when the wrapper has found that no
  * written range overlaps any other range), again for AVX2+FMA on x86-64, and without `restrict` (any aliasing the
  * reference tolerates, such as c == cPrev). */
-#define DEFINE_CELL_ROWS(S, R, A)                                                                               \
+/* The rows of a cell call are split over OpenMP threads (as many as OpenBLAS's, see setThreads) when there are enough
+ * elements: each row is computed by the same code on whichever thread, so results do not depend on the thread count. */
+#define EALSTM_PARALLEL_MIN_CELLS 8192
+#ifdef _OPENMP
+#define EALSTM_ROWS_PARALLEL _Pragma("omp parallel for schedule(static) if (batch * hidden >= EALSTM_PARALLEL_MIN_CELLS)")
+#else
+#define EALSTM_ROWS_PARALLEL
+#endif
+
+#define DEFINE_CELL_ROWS(S, R, A, P)                                                                               \
   A static void fwd_row_ig##S(int64_t n, float *R gf, float *R go, float *R gg, const float *R ig,        \
                                    const float *R cp, float *R cb, float *R hb) {                              \
     for (int64_t j = 0; j < n; j++) {                                                                          \
@@ -195,6 +208,7 @@ EALSTM_INLINE float tanhf_(float a) {
   A static void cell_forward##S(int64_t batch, int64_t hidden, float *gates, const float *input_gate,            \
                               const float *c_prev, float *c, float *h) {                                       \
     const int64_t width = (input_gate ? 3 : 4) * hidden;                                                       \
+    P                                                                                                          \
     for (int64_t b = 0; b < batch; b++) {                                                                      \
       float *gf = gates + b * width;                                                                           \
       const int64_t s = b * hidden;                                                                            \
@@ -209,6 +223,7 @@ EALSTM_INLINE float tanhf_(float a) {
                                const float *c_prev, const float *c, const float *dh, float *dc, float *d_gates, \
                                float *d_input_gate) {                                                          \
     const int64_t width = (input_gate ? 3 : 4) * hidden;                                                       \
+    P                                                                                                          \
     for (int64_t b = 0; b < batch; b++) {                                                                      \
       const float *gf = gates + b * width;                                                                     \
       float *df = d_gates + b * width;                                                                         \
@@ -226,10 +241,10 @@ EALSTM_INLINE float tanhf_(float a) {
   }
 
 /* The restrict versions get an AVX2+FMA clone on x86-64 (selected at load time); the aliasing fallback is rare. */
-DEFINE_CELL_ROWS(_alias, , )
-DEFINE_CELL_ROWS(_noalias, restrict, )
+DEFINE_CELL_ROWS(_alias, , , )
+DEFINE_CELL_ROWS(_noalias, restrict, , EALSTM_ROWS_PARALLEL)
 #ifdef EALSTM_X86_DISPATCH
-DEFINE_CELL_ROWS(_noalias_avx2, restrict, EALSTM_AVX2)
+DEFINE_CELL_ROWS(_noalias_avx2, restrict, EALSTM_AVX2, EALSTM_ROWS_PARALLEL)
 #endif
 
 static bool use_avx2 = false; /* set once at module load */
@@ -498,6 +513,9 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   if (!get_index(env, argv[0], &n, "setThreads: n must be a positive integer")) return NULL;
   if (n < 1 || n > 4096) return throw_range(env, "setThreads: n must be between 1 and 4096"), NULL;
   openblas_set_num_threads((int)n);
+#ifdef _OPENMP
+  omp_set_num_threads((int)n);
+#endif
   return NULL;
 }
 

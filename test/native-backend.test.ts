@@ -262,6 +262,35 @@ describe('native backend (OpenBLAS addon)', { skip }, () => {
     });
   });
 
+  it('cell kernels split over threads give the same bits as on one thread (rows above the parallel threshold)', () => {
+    const before = nb.threads;
+    const rand = rng(77);
+    for (const [batch, hidden, ea] of [[37, 300, true], [64, 257, false]] as const) {
+      const width = (ea ? 3 : 4) * hidden;
+      const gates = rand32(batch * width, rand);
+      const inputGate = ea ? rand32(batch * hidden, rand) : null;
+      const cPrev = rand32(batch * hidden, rand);
+      const dh = rand32(batch * hidden, rand);
+      const dcIn = rand32(batch * hidden, rand);
+      const run = (threads: number) => {
+        nb.setThreads(threads);
+        const g = Float32Array.from(gates);
+        const c = new Float32Array(batch * hidden);
+        const h = new Float32Array(batch * hidden);
+        nb.cellForward(batch, hidden, g, 0, inputGate, cPrev, 0, c, 0, h, 0);
+        const dc = Float32Array.from(dcIn);
+        const dGates = new Float32Array(batch * width);
+        const dInputGate = ea ? new Float32Array(batch * hidden) : null;
+        nb.cellBackward(batch, hidden, g, 0, inputGate, cPrev, 0, c, 0, dh, dc, dGates, 0, dInputGate);
+        return [g, c, h, dc, dGates, dInputGate ?? new Float32Array(0)];
+      };
+      const one = run(1);
+      const two = run(2);
+      one.forEach((x, i) => assert.deepEqual(new Uint32Array(two[i].buffer), new Uint32Array(x.buffer), `array ${i}, batch ${batch}, hidden ${hidden}`));
+    }
+    nb.setThreads(before);
+  });
+
   it('sets the OpenBLAS thread count', () => {
     const before = nb.threads;
     assert.ok(before >= 1);

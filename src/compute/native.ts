@@ -82,6 +82,9 @@ export function loadAddonFrom(file: string): { addon: NativeAddon; reason?: unde
     return { addon: null, reason: `the OpenBLAS addon is not built (${file} is missing; \`node scripts/build-native.mjs\` builds it with a C compiler and libopenblas-dev, EALSTM_NATIVE_VERBOSE=1 shows why it fails)` };
   }
   let mod: Partial<Record<string, unknown>>;
+  // The cell kernels' OpenMP threads alternate with OpenBLAS's every time step: spinning while idle (libgomp's default)
+  // would take the cores OpenBLAS needs, so they sleep instead. libgomp reads this when the addon loads it.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     mod = createRequire(import.meta.url)(file) as Partial<Record<string, unknown>>;
   } catch (e) {
