@@ -16,7 +16,8 @@ import { requireAllAttributes } from '../data/attribute-table.js';
 import { loadAttributes } from '../data/cache.js';
 import { InputError } from '../util/errors.js';
 import { slice } from '../models/layout.js';
-import { loadRun } from '../run/load-run.js';
+import { type LoadedRun, loadRun } from '../run/load-run.js';
+import { type DirectoryLock, withRunOutputLock } from '../run/lock.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Random } from '../util/random.js';
@@ -322,6 +323,10 @@ export interface RunEmbeddingOptions {
   basins?: string;
   /** A signatures CSV instead of the dataset's (camels_hydro.txt for CAMELS-US). */
   signatures?: string;
+  /** Notes for the user (a stale lock taken over). */
+  onNote?: (note: string) => void;
+  /** The run directory's lock when the caller already holds it; otherwise it is taken here (output in the run). */
+  lock?: DirectoryLock;
 }
 
 /**
@@ -331,6 +336,11 @@ export interface RunEmbeddingOptions {
  */
 export function writeRunEmbedding(options: RunEmbeddingOptions): { outputDir: string; files: { embedding: string; attributes: string; signatures?: string }; notes: string[] } {
   const run = loadRun(options.runDir, { epoch: options.epoch, backend: options.backend, need: 'ealstm', analysis: 'the embedding analysis' });
+  // Writing into the run (its analysis/ folder), it holds the run's lock: two analyses at once would mix their files.
+  return withRunOutputLock(options.runDir, options.output, 'analyze embedding', () => embeddingOfRun(options, run), options.onNote, options.lock);
+}
+
+function embeddingOfRun(options: RunEmbeddingOptions, run: LoadedRun): ReturnType<typeof writeRunEmbedding> {
   const { config, scaler, model } = run;
   const basins = selectBasins(config, options.basins);
   const outputDir = outputFolder(options.runDir, options.output);

@@ -20,7 +20,8 @@ import { percentileLinear } from '../util/numeric.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
 import { Random, Streams } from '../util/random.js';
-import { loadRun } from '../run/load-run.js';
+import { type LoadedRun, loadRun } from '../run/load-run.js';
+import { type DirectoryLock, withRunOutputLock } from '../run/lock.js';
 import { csvLine, hashString, outputFolder, selectBasins } from './common.js';
 import { robustnessFigure, writeAnalysisFigure } from './figures.js';
 
@@ -162,6 +163,10 @@ export interface RobustnessOptions {
   /** Called once the data is loaded, before any model evaluation. */
   onPlan?: (plan: RobustnessPlan) => void;
   onProgress?: (sequencesDone: number, sequencesTotal: number, basinsDone: number, basinsTotal: number) => void;
+  /** Notes for the user (a stale lock taken over). */
+  onNote?: (note: string) => void;
+  /** The run directory's lock when the caller already holds it; otherwise it is taken here (output in the run). */
+  lock?: DirectoryLock;
 }
 
 export interface RobustnessSummary {
@@ -199,6 +204,11 @@ export function runRobustness(options: RobustnessOptions): RobustnessSummary {
   const draws = options.draws ?? 50;
   if (!Number.isInteger(draws) || draws < 1) throw new InputError(`--draws must be a positive integer, got ${draws}`);
   const run = loadRun(options.runDir, { epoch: options.epoch, backend: options.backend, threads: options.threads, need: 'static', analysis: 'the robustness analysis' });
+  // Writing into the run (its analysis/ folder), it holds the run's lock: two analyses at once would mix their files.
+  return withRunOutputLock(options.runDir, options.output, 'analyze robustness', () => robustnessOfRun(options, run, sigmas, draws, started), options.onNote, options.lock);
+}
+
+function robustnessOfRun(options: RobustnessOptions, run: LoadedRun, sigmas: number[], draws: number, started: number): RobustnessSummary {
   const { config, scaler, model } = run;
   const seed = options.seed ?? config.seed ?? 0;
   const basins = selectBasins(config, options.basins);

@@ -14,7 +14,8 @@ import type { NormalizedBasin, Period } from '../data/types.js';
 import { normalize } from '../data/normalize.js';
 import type { RecurrentModel } from '../models/model.js';
 import { writeFileAtomic } from '../util/files.js';
-import { loadRun } from '../run/load-run.js';
+import { type LoadedRun, loadRun } from '../run/load-run.js';
+import { type DirectoryLock, withRunOutputLock } from '../run/lock.js';
 import { basinCoordinates, csvLine, outputFolder, runSource, selectBasins } from './common.js';
 import { sensitivityMapFigure, sensitivityRankingFigure, writeAnalysisFigure } from './figures.js';
 
@@ -145,6 +146,10 @@ export interface SensitivityOptions {
   batchSize?: number;
   figures?: boolean;
   onBasin?: (done: number, total: number, basin: string) => void;
+  /** Notes for the user (a stale lock taken over). */
+  onNote?: (note: string) => void;
+  /** The run directory's lock when the caller already holds it; otherwise it is taken here (output in the run). */
+  lock?: DirectoryLock;
 }
 
 export interface SensitivitySummary extends SensitivityRanking {
@@ -166,6 +171,11 @@ export interface SensitivitySummary extends SensitivityRanking {
 export function runSensitivity(options: SensitivityOptions): SensitivitySummary {
   const started = performance.now();
   const run = loadRun(options.runDir, { epoch: options.epoch, backend: options.backend, threads: options.threads, need: 'static', analysis: 'the sensitivity analysis' });
+  // Writing into the run (its analysis/ folder), it holds the run's lock: two analyses at once would mix their files.
+  return withRunOutputLock(options.runDir, options.output, 'analyze sensitivity', () => sensitivityOfRun(options, run, started), options.onNote, options.lock);
+}
+
+function sensitivityOfRun(options: SensitivityOptions, run: LoadedRun, started: number): SensitivitySummary {
   const { config, scaler, model } = run;
   const period = options.period ?? 'test';
   const basins = selectBasins(config, options.basins);

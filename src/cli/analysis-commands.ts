@@ -81,7 +81,7 @@ export function registerComparisonCommands(program: Command): void {
       checkExistingDir(opts.runDir, '--run-dir');
       checkWritableDir(path.join(opts.runDir, opts.period), '--run-dir');
       const { runSignatures } = await import('../evaluation/signature-run.js');
-      const r = runSignatures({ runDir: opts.runDir, period: opts.period, precipColumn: opts.precip });
+      const r = runSignatures({ runDir: opts.runDir, period: opts.period, precipColumn: opts.precip, onNote: (note: string) => console.error(`note: ${note}`) });
       console.log(`${r.summary} (precipitation: ${r.precipColumn}); wrote ${r.file}`);
     });
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { BACKEND_CHOICES, type BackendName } from '../util/backend-names.js';
+import { type DirectoryLock, withRunOutputLock } from '../run/lock.js';
 import { InputError } from '../util/errors.js';
 import { checkExistingDir, checkWritableDir, checkWritableFile } from '../util/files.js';
 import { integerOption, periodOption, positiveInteger } from './options.js';
@@ -130,6 +131,7 @@ export function registerAnalyzeCommands(program: Command): void {
           );
         },
         onProgress: (done, total, basins, basinTotal) => bar.update(done, total, 'sequences', `${basins}/${basinTotal} basins`),
+        onNote: (note: string) => console.error(`note: ${note}`),
       });
       bar.end();
       console.log(`seed ${result.seed}; wall time ${seconds(result.seconds)} (model evaluations ${seconds(result.evaluationSeconds)}, ${Math.round(result.plan.sequences / result.evaluationSeconds)} sequences/s)`);
@@ -167,6 +169,7 @@ export function registerAnalyzeCommands(program: Command): void {
         batchSize: opts.batchSize,
         figures: opts.figures,
         onBasin: (done, total, basin) => bar.update(done, total, 'basins', basin),
+        onNote: (note: string) => console.error(`note: ${note}`),
       });
       bar.end();
       const days = result.samples.reduce((a, b) => a + b, 0);
@@ -205,25 +208,40 @@ export function registerAnalyzeCommands(program: Command): void {
       if (opts.runDir) checkRunAnalysis(opts.runDir, opts.output);
       else checkWritableDir(opts.output, '--output');
       const { analyzeEmbedding, readEmbeddingInput, writeRunEmbedding } = await import('../analysis/embedding.js');
-      if (opts.runDir) {
-        const written = writeRunEmbedding({ runDir: opts.runDir, output: opts.output, epoch: opts.epoch, basins: opts.basins, signatures: opts.signatures });
-        files = written.files;
-        output = written.outputDir;
-        notes.push(...written.notes);
-        console.log(`embedding: wrote ${files.embedding}, ${files.attributes}${files.signatures && !opts.signatures ? `, ${files.signatures}` : ''}`);
-      } else {
-        files = { embedding: opts.embedding, attributes: opts.attributes, signatures: opts.signatures };
-        output = opts.output;
-      }
-      const input = readEmbeddingInput(files);
-      const result = analyzeEmbedding(input, {
-        output,
-        ks: opts.k,
-        clusterKs: opts.clusterK,
-        seed: opts.seed,
-        figures: opts.figures,
-        onStep: (m) => console.error(`embedding: ${m}`),
-      });
+      const analyse = (lock: DirectoryLock | null) => {
+        if (opts.runDir) {
+          const written = writeRunEmbedding({
+            runDir: opts.runDir,
+            output: opts.output,
+            epoch: opts.epoch,
+            basins: opts.basins,
+            signatures: opts.signatures,
+            lock: lock ?? undefined,
+          });
+          files = written.files;
+          output = written.outputDir;
+          notes.push(...written.notes);
+          console.log(`embedding: wrote ${files.embedding}, ${files.attributes}${files.signatures && !opts.signatures ? `, ${files.signatures}` : ''}`);
+        } else {
+          files = { embedding: opts.embedding, attributes: opts.attributes, signatures: opts.signatures };
+          output = opts.output;
+        }
+        const input = readEmbeddingInput(files);
+        const result = analyzeEmbedding(input, {
+          output,
+          ks: opts.k,
+          clusterKs: opts.clusterK,
+          seed: opts.seed,
+          figures: opts.figures,
+          onStep: (m) => console.error(`embedding: ${m}`),
+        });
+        return { input, result };
+      };
+      // With --run-dir the embedding is written into the run and analysed from there: the lock is taken once for
+      // both steps (and passed down), so no other command replaces the files between them.
+      const { input, result } = opts.runDir
+        ? withRunOutputLock(opts.runDir, opts.output, 'analyze embedding', analyse, (note) => console.error(`note: ${note}`))
+        : analyse(null);
       console.log(`embedding: ${input.basins.length} basins, ${input.cells} cells, ${input.attributes.names.length} attributes; wall time ${seconds((performance.now() - started) / 1000)}`);
       console.log('    k   embedding mean/min    attributes mean/min');
       for (const k of [...new Set(result.silhouette.map((r) => r.k))]) {

@@ -29,6 +29,7 @@ export async function reportCommand(options: { runDir: string; period?: string; 
   const { report, figures } = writeReport(options.runDir, {
     period: (options.period ?? 'test') as 'test' | 'train',
     onFigure: options.quiet ? undefined : figureProgress(),
+    onNote: (note: string) => console.error(`note: ${note}`),
   });
   console.log(`wrote ${path.resolve(report)}`);
   console.log(`figures (SVG and PNG) in ${path.resolve(figures.figuresDir)}`);
@@ -38,7 +39,7 @@ export async function reportCommand(options: { runDir: string; period?: string; 
 export async function figuresCommand(options: { runDir: string; period?: string }): Promise<void> {
   checkRunDir(options.runDir);
   const { writeFigures } = await import('../report/html.js');
-  const figures = writeFigures(options.runDir, { period: (options.period ?? 'test') as 'test' | 'train', onFigure: figureProgress() });
+  const figures = writeFigures(options.runDir, { period: (options.period ?? 'test') as 'test' | 'train', onFigure: figureProgress(), onNote: (note: string) => console.error(`note: ${note}`) });
   const count = 1 + (figures.map ? 1 : 0) + (figures.loss ? 1 : 0) + figures.hydrographs.length;
   console.log(`wrote ${count} figures (SVG and PNG) to ${path.resolve(figures.figuresDir)}`);
   if (figures.mapNote) console.log(figures.mapNote);

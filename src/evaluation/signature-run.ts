@@ -8,6 +8,7 @@ import type { RunConfig } from '../config/schema.js';
 import { loadBasinCached } from '../data/cache.js';
 import { dataSource } from '../data/dataset.js';
 import { InputError } from '../util/errors.js';
+import { type DirectoryLock, withLock } from '../run/lock.js';
 import { readRunConfig } from '../run/run-dir.js';
 import { dateParts, dayNumber, isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
@@ -32,6 +33,10 @@ export interface SignatureRunOptions {
   /** Precipitation column of the data (default: the first dynamic input, then data column, named like prcp/precip). */
   precipColumn?: string;
   onBasin?: (done: number, total: number) => void;
+  /** Notes for the user (a stale lock taken over). */
+  onNote?: (note: string) => void;
+  /** The lock of `runDir` when the caller already holds it; otherwise it is taken here. */
+  lock?: DirectoryLock;
 }
 
 export interface SignatureRunResult {
@@ -75,6 +80,12 @@ export function choosePrecipColumn(variables: string[], dynamicInputs: string[],
  * The series are taken as they are in the predictions files (qobs with its gaps, qsim complete).
  */
 export function runSignatures(options: SignatureRunOptions): SignatureRunResult {
+  // Under the directory's lock: evaluate (or ensemble) swapping the predictions in while they are read would give
+  // signatures of half old, half new results.
+  return withLock(options.runDir, 'signatures', () => signaturesOfRun(options), options.onNote, options.lock);
+}
+
+function signaturesOfRun(options: SignatureRunOptions): SignatureRunResult {
   const period = options.period ?? 'test';
   const predictions = listPredictions(options.runDir, period);
   const config = configOfRunOrEnsemble(options.runDir);

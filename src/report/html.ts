@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { readBasinList } from '../data/basin-list.js';
 import { writeFileAtomic } from '../util/files.js';
+import { withLock } from '../run/lock.js';
 import { type EpochLog, reportFile } from '../run/run-dir.js';
 import { formatNote } from '../evaluation/results-files.js';
 import { describeLeftOut, formatValue, isDefined, overBasins, summarizeMetric } from '../evaluation/summary.js';
@@ -244,14 +245,24 @@ ${hydrographs}
  * Needs an evaluated run (<period>/metrics.csv and predictions/); throws InputError otherwise.
  */
 export function writeReport(runDir: string, options: ReportOptions = {}): { report: string; figures: FiguresResult } {
-  const results = readRunResults(runDir, options.period ?? 'test');
-  const figures = writeRunFigures(results, options);
-  const report = reportFile(runDir, results.period);
-  writeFileAtomic(report, reportHtml(results, figures));
-  return { report, figures };
+  // Under the run directory's lock: evaluate swapping <period>/ in while the results are read would give a page
+  // of half old, half new results (and the figures would go into a folder being replaced).
+  return withLock(
+    runDir,
+    'report',
+    () => {
+      const results = readRunResults(runDir, options.period ?? 'test');
+      const figures = writeRunFigures(results, options);
+      const report = reportFile(runDir, results.period);
+      writeFileAtomic(report, reportHtml(results, figures));
+      return { report, figures };
+    },
+    options.onNote,
+    options.lock,
+  );
 }
 
-/** `ealstm figures`: the figures only. */
+/** `ealstm figures`: the figures only (under the run directory's lock, as writeReport). */
 export function writeFigures(runDir: string, options: ReportOptions = {}): FiguresResult {
-  return writeRunFigures(readRunResults(runDir, options.period ?? 'test'), options);
+  return withLock(runDir, 'figures', () => writeRunFigures(readRunResults(runDir, options.period ?? 'test'), options), options.onNote, options.lock);
 }

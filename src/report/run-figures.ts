@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Period } from '../data/types.js';
+import type { DirectoryLock } from '../run/lock.js';
 import { isoDate } from '../util/dates.js';
 import { writeFileAtomic } from '../util/files.js';
 import { ecdfFigure, hydrographFigure, lossFigure, nseMapFigure } from '../render/figures.js';
@@ -24,6 +25,10 @@ export interface ReportOptions {
   maxHydrographs?: number;
   /** Called before each figure is rendered (for progress output). */
   onFigure?: (name: string, done: number, total: number) => void;
+  /** Notes for the user (a stale lock taken over). */
+  onNote?: (note: string) => void;
+  /** writeReport/writeFigures: the run directory's lock when the caller already holds it; otherwise it is taken there. */
+  lock?: DirectoryLock;
 }
 
 export interface FigureFiles {
@@ -85,7 +90,7 @@ function lossName(raw: Record<string, unknown> | null): string | undefined {
   return typeof loss === 'string' ? loss : 'NSE';
 }
 
-/** Renders all figures of a run to <runDir>/<period>/figures/ (SVG and PNG). */
+/** Renders all figures of a run to <runDir>/<period>/figures/ (SVG and PNG); the caller holds the run directory's lock. */
 export function writeRunFigures(results: RunResults, options: ReportOptions = {}): FiguresResult {
   const figuresDir = path.join(results.periodDir, 'figures');
   mkdirSync(figuresDir, { recursive: true });
