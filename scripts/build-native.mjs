@@ -35,15 +35,32 @@ function findNodeGyp() {
   return null;
 }
 
-try {
+/** Runs node-gyp rebuild; `gypArgs` go to gyp (e.g. -Dopenmp=0). Throws when it fails or writes no addon. */
+function build(gypArgs) {
   const nodeGyp = findNodeGyp();
   const args = ['rebuild', '--directory=native'];
   if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+  if (gypArgs.length > 0) args.push('--', ...gypArgs);
   const stdio = verbose ? 'inherit' : 'ignore';
   if (nodeGyp) execFileSync(process.execPath, [nodeGyp, ...args], { stdio });
   else execFileSync('npx', ['--no-install', 'node-gyp', ...args], { stdio });
   if (!existsSync('native/build/Release/ealstm_native.node')) throw new Error('no output');
-  console.log('ealstm: built the native OpenBLAS backend');
-} catch {
-  console.log('ealstm: native OpenBLAS backend not built (optional); using the built-in backends');
 }
+
+// With OpenMP (the cell kernels' rows on all threads) where the compiler has it, else without.
+const attempts = [
+  { gypArgs: [], note: '' },
+  { gypArgs: ['-Dopenmp=0'], note: ' (without OpenMP: the cell kernels run on one thread)' },
+];
+let built = false;
+for (const { gypArgs, note } of attempts) {
+  try {
+    build(gypArgs);
+    console.log(`ealstm: built the native OpenBLAS backend${note}`);
+    built = true;
+    break;
+  } catch {
+    // try the next way, or report below
+  }
+}
+if (!built) console.log('ealstm: native OpenBLAS backend not built (optional); using the built-in backends');
