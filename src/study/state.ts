@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lastCompleteEpoch, lastWeightsEpoch } from '../run/checkpoint.js';
-import { isProcessRunning, type LockHolder, lockFile, readLockHolder } from '../run/lock.js';
+import { holderRuns, type LockHolder, lockFile, readLockHolder } from '../run/lock.js';
 import { configFile } from '../run/run-dir.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import type { ExpandedStudy, StudyRun } from './expand.js';
@@ -75,7 +75,7 @@ export function shouldResume(run: StudyRun): boolean {
 export function busyHolder(run: StudyRun): LockHolder | null {
   const holder = readLockHolder(lockFile(run.dir));
   if (!holder || holder.pid === process.pid) return null;
-  if (holder.host === os.hostname() && !isProcessRunning(holder.pid)) return null;
+  if (holder.host === os.hostname() && !holderRuns(holder)) return null;
   return holder;
 }
 
