@@ -177,3 +177,35 @@ export const hostModelOps: Pick<ComputeBackend, 'multiply' | 'sigmoid' | 'sigmoi
     biasGrad[biasGradOff] += dBias;
   },
 };
+
+/**
+ * The base of the backends whose buffers are host memory (reference, wasm, native): they bring their own alloc and
+ * kernels (gemm, cellForward, cellBackward); everything else is the shared host code above. The fused steps run as
+ * their two parts, the coherence points are no-ops and data moves in place, and the training and model ops are the
+ * float64/float32 host loops every backend is checked against.
+ */
+export abstract class HostMemoryBackend {
+  stepForward(this: ComputeBackend, ...args: StepForward): void {
+    stepForwardInParts(this, ...args);
+  }
+
+  stepBackward(this: ComputeBackend, ...args: StepBackward): void {
+    stepBackwardInParts(this, ...args);
+  }
+
+  readonly toHost = hostOps.toHost;
+  readonly hostWrote = hostOps.hostWrote;
+  readonly fill = hostOps.fill;
+  readonly copy = hostOps.copy;
+  readonly axpy = hostOps.axpy;
+  readonly allocScalars = hostTrainingOps.allocScalars;
+  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
+  readonly squaredNorm = hostTrainingOps.squaredNorm;
+  readonly adamStep = hostTrainingOps.adamStep;
+  readonly multiply = hostModelOps.multiply;
+  readonly sigmoid = hostModelOps.sigmoid;
+  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
+  readonly linearForward = hostModelOps.linearForward;
+  readonly linearBackward = hostModelOps.linearBackward;
+  readonly gatherWindows = hostModelOps.gatherWindows;
+}

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { BackendLoad, ComputeBackend, FloatArray } from './backend.js';
-import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { HostMemoryBackend } from './host-ops.js';
 
 /**
  * The optional native float32 backend: OpenBLAS sgemm plus C cell kernels, in a small N-API addon built from
@@ -106,7 +106,7 @@ function loadAddon(): ReturnType<typeof loadAddonFrom> {
   return cached;
 }
 
-export class NativeBackend implements ComputeBackend {
+export class NativeBackend extends HostMemoryBackend implements ComputeBackend {
   readonly name = 'native-openblas';
   readonly precision = 'float32' as const;
   // The kernels are the addon's functions themselves: no wrapper allocation or argument shuffling per call.
@@ -115,37 +115,11 @@ export class NativeBackend implements ComputeBackend {
   readonly cellBackward: ComputeBackend['cellBackward'];
 
   constructor(private readonly addon: NativeAddon) {
+    super();
     this.gemm = addon.gemm;
     this.cellForward = addon.cellForward;
     this.cellBackward = addon.cellBackward;
   }
-
-  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
-    stepForwardInParts(this, ...args);
-  }
-
-  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
-    stepBackwardInParts(this, ...args);
-  }
-
-  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
-  readonly toHost = hostOps.toHost;
-  readonly hostWrote = hostOps.hostWrote;
-  readonly fill = hostOps.fill;
-  readonly copy = hostOps.copy;
-  readonly axpy = hostOps.axpy;
-  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
-  readonly allocScalars = hostTrainingOps.allocScalars;
-  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
-  readonly squaredNorm = hostTrainingOps.squaredNorm;
-  readonly adamStep = hostTrainingOps.adamStep;
-  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
-  readonly multiply = hostModelOps.multiply;
-  readonly sigmoid = hostModelOps.sigmoid;
-  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
-  readonly linearForward = hostModelOps.linearForward;
-  readonly linearBackward = hostModelOps.linearBackward;
-  readonly gatherWindows = hostModelOps.gatherWindows;
 
   alloc(n: number): Float32Array {
     return new Float32Array(n);

@@ -1,42 +1,16 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { HostMemoryBackend } from './host-ops.js';
 
 /**
  * Plain TypeScript kernels: the oracle every fast backend is tested against. With precision 'float64' it is
  * the float64 reference path; with 'float32' it is a portable float32 backend that needs nothing but Node.
  */
-export class ReferenceBackend implements ComputeBackend {
+export class ReferenceBackend extends HostMemoryBackend implements ComputeBackend {
   readonly name: string;
   constructor(readonly precision: 'float32' | 'float64' = 'float64') {
+    super();
     this.name = `reference-${precision === 'float64' ? 'f64' : 'f32'}`;
   }
-
-  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
-    stepForwardInParts(this, ...args);
-  }
-
-  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
-    stepBackwardInParts(this, ...args);
-  }
-
-  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
-  readonly toHost = hostOps.toHost;
-  readonly hostWrote = hostOps.hostWrote;
-  readonly fill = hostOps.fill;
-  readonly copy = hostOps.copy;
-  readonly axpy = hostOps.axpy;
-  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
-  readonly allocScalars = hostTrainingOps.allocScalars;
-  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
-  readonly squaredNorm = hostTrainingOps.squaredNorm;
-  readonly adamStep = hostTrainingOps.adamStep;
-  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
-  readonly multiply = hostModelOps.multiply;
-  readonly sigmoid = hostModelOps.sigmoid;
-  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
-  readonly linearForward = hostModelOps.linearForward;
-  readonly linearBackward = hostModelOps.linearBackward;
-  readonly gatherWindows = hostModelOps.gatherWindows;
 
   alloc(n: number): FloatArray {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);

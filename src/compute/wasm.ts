@@ -1,5 +1,5 @@
 import type { ComputeBackend, FloatArray } from './backend.js';
-import { hostModelOps, hostOps, hostTrainingOps, stepBackwardInParts, stepForwardInParts } from './host-ops.js';
+import { HostMemoryBackend } from './host-ops.js';
 import { ARGUMENT_SLOTS, CELL, GEMM, JOB, OPS, abiHash } from './wasm/abi.js';
 
 /**
@@ -107,7 +107,7 @@ const reaper = new FinalizationRegistry<KernelWorker[]>((workers) => {
   for (const w of workers) void w.terminate();
 });
 
-export class WasmBackend implements ComputeBackend {
+export class WasmBackend extends HostMemoryBackend implements ComputeBackend {
   readonly precision = 'float32' as const;
   readonly memory: WebAssembly.Memory;
   readonly threads: number;
@@ -133,6 +133,7 @@ export class WasmBackend implements ComputeBackend {
     module: WebAssembly.Module,
     setup: WasmBackendSetup,
   ) {
+    super();
     const threads = setup.threads;
     this.threads = threads;
     if (threads > 1 && !(setup.sharedMemory && setup.startWorker)) throw new Error('wasm backend: threads > 1 need a shared-memory build and worker threads');
@@ -169,33 +170,6 @@ export class WasmBackend implements ComputeBackend {
     }
     if (this.workers.length > 0) reaper.register(this, this.workers, this);
   }
-
-  stepForward(...args: Parameters<ComputeBackend['stepForward']>): void {
-    stepForwardInParts(this, ...args);
-  }
-
-  stepBackward(...args: Parameters<ComputeBackend['stepBackward']>): void {
-    stepBackwardInParts(this, ...args);
-  }
-
-  // Host memory: the coherence points are no-ops and data moves in place (compute/host-ops.ts).
-  readonly toHost = hostOps.toHost;
-  readonly hostWrote = hostOps.hostWrote;
-  readonly fill = hostOps.fill;
-  readonly copy = hostOps.copy;
-  readonly axpy = hostOps.axpy;
-  // The training ops in float64 on the host (compute/host-ops.ts): the results every backend is checked against.
-  readonly allocScalars = hostTrainingOps.allocScalars;
-  readonly lossAndGradient = hostTrainingOps.lossAndGradient;
-  readonly squaredNorm = hostTrainingOps.squaredNorm;
-  readonly adamStep = hostTrainingOps.adamStep;
-  // The model ops on the host (compute/host-ops.ts): the model's former host loops.
-  readonly multiply = hostModelOps.multiply;
-  readonly sigmoid = hostModelOps.sigmoid;
-  readonly sigmoidBackward = hostModelOps.sigmoidBackward;
-  readonly linearForward = hostModelOps.linearForward;
-  readonly linearBackward = hostModelOps.linearBackward;
-  readonly gatherWindows = hostModelOps.gatherWindows;
 
   /** A zero-filled float32 buffer of n elements in the backend's memory (bump-allocated; never freed). */
   alloc(n: number): Float32Array {
