@@ -16,20 +16,11 @@ import { writeReport } from '../src/report/html.js';
 import { acquireLock, isWithin, LOCK_FILE, type LockHolder, processStart, startTicks, withLock, withRunOutputLock } from '../src/run/lock.js';
 import { train } from '../src/training/trainer.js';
 import { InputError } from '../src/util/errors.js';
-import { folderSnapshot, runCli } from './helpers/run-cli.js';
+import { assertUserError, folderSnapshot, runCli } from './helpers/run-cli.js';
 import { tinyConfig } from './helpers/tiny-config.js';
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `ealstm-${prefix}-`));
 const linux = process.platform === 'linux';
-
-/** A user error as the CLI must report it: exit 2, one line `error: ...` matching `message`, no stack trace. */
-function assertUserError(r: { status: number | null; stderr: string }, message: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], message);
-}
 
 /** A lock as another ealstm command of this host would leave it, naming `pid` (by default this test's, which runs). */
 function holder(started: Date, fields: Partial<LockHolder> = {}): LockHolder {

@@ -19,19 +19,10 @@ import { readScaler } from '../src/run/run-dir.js';
 import { isReportStale } from '../src/run/stale-report.js';
 import { train } from '../src/training/trainer.js';
 import { InputError } from '../src/util/errors.js';
-import { folderSnapshot, runCli, startCli, waitForFile } from './helpers/run-cli.js';
+import { assertUserError, folderSnapshot, runCli, startCli, waitForFile } from './helpers/run-cli.js';
 import { demoData, tinyConfig } from './helpers/tiny-config.js';
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `ealstm-${prefix}-`));
-
-/** A user error as the CLI must report it: exit 2, one line `error: ...` matching `message`, no stack trace. */
-function assertUserError(r: { status: number | null; stderr: string }, message: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], message);
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // defect 2: a directory holding a run (or a user's config.yml) is never trained into

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { repoRoot } from './tiny-config.js';
 
@@ -87,4 +88,13 @@ export function folderSnapshot(dir: string): Record<string, string> {
   };
   if (existsSync(dir)) walk(dir);
   return out;
+}
+
+/** A user error as the CLI must report it: exit 2, one line `error: ...` matching `message`, no stack trace. */
+export function assertUserError(r: { status: number | null; stderr: string }, message: RegExp): void {
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], message);
 }
