@@ -63,24 +63,15 @@ export function queueTrainStep(
  * parameters are current on the host. For callers that want every step's numbers (tests); the trainer queues its
  * steps and reads its sums lazily.
  */
-export function trainStep(
-  model: RecurrentModel,
-  n: number,
-  buffers: StepBuffers,
-  loss: LossName,
-  adam: Adam,
-  learningRate: number,
-  clipNorm: number,
-  dropoutRng: Random | null,
-  frozen: readonly ParamSlice[] = [],
-): { loss: number; gradNorm: number } {
+export function trainStep(...args: Parameters<typeof queueTrainStep>): { loss: number; gradNorm: number } {
+  const [model, n, buffers, , , , clipNorm] = args;
   const be = model.backend;
   const scalars = (buffers.scalars ??= be.allocScalars(2));
   be.fill(scalars, LOSS_SUM, 1, 0);
   model.inputsWritten(n);
   be.hostWrote(buffers.target, 0, n);
   be.hostWrote(buffers.basinStd, 0, n);
-  queueTrainStep(model, n, buffers, loss, adam, learningRate, clipNorm, dropoutRng, frozen);
+  queueTrainStep(...args);
   be.toHost(scalars);
   be.toHost(model.params);
   return { loss: scalars[LOSS_SUM], gradNorm: clipNorm > 0 ? Math.sqrt(scalars[GRAD_NORM_SQ]) : Number.NaN };
