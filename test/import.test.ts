@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { readBundleInfo } from '../src/run/bundle.js';
 import { type ImportFormat, importModel, mapStateDict } from '../src/run/import-model.js';
 import { readRunConfig } from '../src/run/run-dir.js';
 import { readTorchStateDict } from '../src/run/torch-pickle.js';
+import { readZipEntries } from '../src/run/zip-archive.js';
 import { loadRun } from '../src/run/load-run.js';
 import { InputError } from '../src/util/errors.js';
 
@@ -77,6 +78,80 @@ describe('import reproduces the PyTorch predictions within 1e-5', () => {
       assertClose(predictWithBundle(bundle, name), expected[name].y);
     });
   }
+});
+
+/**
+ * The entries rewritten as a stored zip whose central directory keeps every size and offset in zip64 extra fields
+ * (0xFFFFFFFF markers in the 32-bit fields) and whose end records are zip64 ones, as a writer does for files beyond
+ * 4 GiB (and miniz, which torch.save uses, for any file when told to).
+ */
+function zip64Archive(entries: Map<string, Uint8Array>): Uint8Array {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(45, 4);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    parts.push(local, nameBytes, Buffer.from(data));
+    const extra = Buffer.alloc(4 + 24);
+    extra.writeUInt16LE(1, 0);
+    extra.writeUInt16LE(24, 2);
+    extra.writeBigUInt64LE(BigInt(data.length), 4);
+    extra.writeBigUInt64LE(BigInt(data.length), 12);
+    extra.writeBigUInt64LE(BigInt(offset), 20);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(45, 4);
+    entry.writeUInt16LE(45, 6);
+    entry.writeUInt32LE(0xffffffff, 20);
+    entry.writeUInt32LE(0xffffffff, 24);
+    entry.writeUInt16LE(nameBytes.length, 28);
+    entry.writeUInt16LE(extra.length, 30);
+    entry.writeUInt32LE(0xffffffff, 42);
+    central.push(entry, nameBytes, extra);
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const dirSize = central.reduce((n, b) => n + b.length, 0);
+  const end64 = Buffer.alloc(56);
+  end64.writeUInt32LE(0x06064b50, 0);
+  end64.writeBigUInt64LE(44n, 4);
+  end64.writeBigUInt64LE(BigInt(entries.size), 24);
+  end64.writeBigUInt64LE(BigInt(entries.size), 32);
+  end64.writeBigUInt64LE(BigInt(dirSize), 40);
+  end64.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + dirSize), 8);
+  locator.writeUInt32LE(1, 16);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  return Buffer.concat([...parts, ...central, end64, locator, end]);
+}
+
+it('a checkpoint whose zip keeps its sizes and offsets in zip64 fields imports the same', () => {
+  const dir = path.join(FIXTURES, 'nh_ealstm');
+  const run = path.join(work, 'nh_zip64');
+  cpSync(dir, run, { recursive: true });
+  const original = readFileSync(path.join(dir, 'model_epoch003.pt'));
+  const rewritten = zip64Archive(readZipEntries(original, 'model_epoch003.pt'));
+  assert.ok(rewritten.includes(Buffer.from([0xff, 0xff, 0xff, 0xff])));
+  writeFileSync(path.join(run, 'model_epoch003.pt'), rewritten);
+  const output = path.join(work, 'nh_zip64.ealstm');
+  importModel({ from: path.join(run, 'model_epoch003.pt'), format: 'nh', output });
+  assertClose(predictWithBundle(output, 'nh_ealstm'), expected.nh_ealstm.y);
+  // Markers without the zip64 end record are a damaged file, not a misread one.
+  const noRecord = Buffer.from(rewritten);
+  noRecord.writeUInt32LE(0, noRecord.length - 22 - 20);
+  assert.throws(() => readZipEntries(noRecord, 'cut.pt'), (e: Error) => e instanceof InputError && /zip64 markers without a zip64 end record/.test(e.message));
 });
 
 describe('import rejects bad files with a clear InputError', () => {
