@@ -16,8 +16,22 @@ import { DEFAULT_LOG_INTERVAL as LOSS_READ_INTERVAL } from '../src/config/schema
 import { type TrainProgress, train } from '../src/training/trainer.js';
 import { Random } from '../src/util/random.js';
 import { assertClose } from './helpers/close.js';
+import type { NormalizedBasin } from '../src/data/types.js';
 import { rand32, rng } from './helpers/random.js';
 import { tinyConfig } from './helpers/tiny-config.js';
+
+/** Normalised basins of these row counts with random inputs, targets and d dynamic / s static inputs. */
+function randomBasins(rowCounts: number[], d: number, s: number, rand: () => number): NormalizedBasin[] {
+  return rowCounts.map((rows, i) => ({
+    basin: `b${i}`,
+    firstDay: 0,
+    rows,
+    inputs: rand32(rows * d, rand),
+    target: rand32(rows, rand),
+    statics: rand32(s, rand),
+    rawTarget: new Float32Array(rows),
+  }));
+}
 
 /*
  * The training ops of ComputeBackend (lossAndGradient, squaredNorm, adamStep) on every backend available here,
@@ -184,15 +198,7 @@ for (const be of backends) {
     it('ResidentBatches: batches gathered on the backend equal the host gathering (gatherWindows and the target/std loop), exactly', () => {
       const [seq, d, s] = [4, 3, 2];
       const rand = rng(21);
-      const basins = [9, 6, 12].map((rows, i) => ({
-        basin: `b${i}`,
-        firstDay: 0,
-        rows,
-        inputs: rand32(rows * d, rand),
-        target: rand32(rows, rand),
-        statics: rand32(s, rand),
-        rawTarget: new Float32Array(rows),
-      }));
+      const basins = randomBasins([9, 6, 12], d, s, rand);
       const stds = [0.5, 1.25, 3.1];
       const samples = Int32Array.from([0, 3, 1, 5, 2, 11, 0, 8, 2, 3, 1, 3, 2, 7]);
       const order = Int32Array.from([4, 0, 6, 2, 1, 5, 3]);
@@ -255,15 +261,7 @@ describe('one training step on the webgpu backend', { skip: gpu ? false : `no We
       const [n, seq, d, s] = [5, 9, 3, 4];
       const spec = { kind, dynamicInputs: d, staticInputs: s, hidden: 6, layers };
       const rand = rng(4);
-      const basins = [30, 25].map((rows, i) => ({
-        basin: `b${i}`,
-        firstDay: 0,
-        rows,
-        inputs: rand32(rows * d, rand),
-        target: rand32(rows, rand),
-        statics: rand32(s, rand),
-        rawTarget: new Float32Array(rows),
-      }));
+      const basins = randomBasins([30, 25], d, s, rand);
       const samples = Int32Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? (i >> 1) % 2 : seq - 1 + ((i * 7) % 16)));
       const order = Int32Array.from({ length: 15 }, (_, i) => (i * 4) % 15);
       let lastBuffers: Float64Array | null = null;
