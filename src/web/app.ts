@@ -5,6 +5,7 @@
  * and offers qsim as the CSV `ealstm predict` writes. Nothing is sent anywhere: the files are read in the page.
  */
 import type { ComputeBackend } from '../compute/backend.js';
+import type { RecurrentModel } from '../models/model.js';
 import { ReferenceBackend } from '../compute/reference.js';
 import { allocationBytes, WasmBackend } from '../compute/wasm.js';
 import { isoDate } from '../util/dates.js';
@@ -37,7 +38,9 @@ const state: {
   attributes: { name: string; text: string } | null;
   series: { name: string; text: string }[];
   results: PageSimulation[];
-} = { bundle: null, attributes: null, series: [], results: [] };
+  /** The bundle's model, built once per bundle (its memory is sized for it), with the backend it runs on. */
+  runner: { bundle: PageBundle; model: RecurrentModel; backend: ComputeBackend } | null;
+} = { bundle: null, attributes: null, series: [], results: [], runner: null };
 
 /**
  * The WASM kernels on an unshared memory (a page opened as a file has no shared memory) sized for the bundle's model,
@@ -101,8 +104,11 @@ function run(): void {
     return;
   }
   const started = performance.now();
-  const backend = startBackend(bundle);
-  const recurrent = pageModel(bundle, backend);
+  if (state.runner?.bundle !== bundle) {
+    const backend = startBackend(bundle);
+    state.runner = { bundle, backend, model: pageModel(bundle, backend) };
+  }
+  const { model: recurrent, backend } = state.runner;
   state.results = state.series.map((s) => simulatePage(bundle, recurrent, s, state.attributes));
   showStatus(`Simulated ${state.results.length} basin(s) in ${((performance.now() - started) / 1000).toFixed(2)} s on ${backend.name}.`);
   showResults();
