@@ -8,6 +8,7 @@ import type { ComputeBackend } from '../compute/backend.js';
 import type { RecurrentModel } from '../models/model.js';
 import { ReferenceBackend } from '../compute/reference.js';
 import { allocationBytes, WasmBackend } from '../compute/wasm.js';
+import { splitCsvLine } from '../util/csv.js';
 import { isoDate } from '../util/dates.js';
 import { InputError } from '../util/errors.js';
 import { escapeHtml } from '../util/html.js';
@@ -78,7 +79,7 @@ function takeFiles(files: DroppedFile[]): void {
       bundleName = f.path.includes('/') ? f.path.replace(/\/[^/]*$/, '') : 'the dropped bundle';
     } else if (/\.csv$/i.test(base)) {
       const text = fileText(f.bytes, f.path);
-      const header = text.split('\n', 1)[0].split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+      const header = splitCsvLine(text.split('\n', 1)[0]).map((c) => c.trim());
       if (header.includes('date')) state.series = [...state.series.filter((s) => s.name !== base), { name: base, text }];
       else state.attributes = { name: base, text };
     } else if (!/\.(yml|yaml|md)$/i.test(base)) {
